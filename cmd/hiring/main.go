@@ -1,0 +1,85 @@
+// Command hiring runs hiring-pipeline on a laptop and operates a deployment:
+// the local stack, synthetic data, loads, inserts, backups, restores and
+// metrics.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/hiring-pipeline/hiring-pipeline/internal/logging"
+)
+
+// cli lists the subcommands; each lives in its own file with a Run method.
+type cli struct {
+	Gen genCmd `cmd:"" help:"Write synthetic CSV files in the challenge's format, with a known number of invalid rows of each kind."`
+}
+
+// console is what a command writes to. Results go to Stdout; progress,
+// logs and hints go to Stderr so that Stdout can be piped.
+type console struct {
+	Stdout io.Writer
+	Stderr io.Writer
+	Logger *slog.Logger
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// exitRequest carries kong's request to exit (after --help) out of Parse.
+type exitRequest int
+
+// run parses args, runs the command and returns the process exit code:
+// 0 on success, 1 when the command failed, 2 on a usage error.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			req, ok := r.(exitRequest)
+			if !ok {
+				panic(r)
+			}
+			code = int(req)
+		}
+	}()
+	con := &console{Stdout: stdout, Stderr: stderr, Logger: logging.New(stderr, slog.LevelInfo)}
+	var c cli
+	parser, err := kong.New(&c,
+		kong.Name("hiring"),
+		kong.Description("Run hiring-pipeline locally on emulators, and operate a deployment on Google Cloud."),
+		kong.Writers(stdout, stderr),
+		kong.Exit(func(code int) { panic(exitRequest(code)) }),
+		kong.BindTo(ctx, (*context.Context)(nil)),
+		kong.Bind(con),
+		kong.UsageOnError(),
+	)
+	if err != nil {
+		fmt.Fprintf(stderr, "hiring: %v\n", err)
+		return 2
+	}
+	kctx, err := parser.Parse(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "hiring: %v\n", err)
+		return 2
+	}
+	if err := kctx.Run(); err != nil {
+		fmt.Fprintf(stderr, "hiring %s: %v\n", kctx.Command(), err)
+		var h interface{ Hint() string }
+		if errors.As(err, &h) && h.Hint() != "" {
+			fmt.Fprintf(stderr, "hint: %s\n", h.Hint())
+		}
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,312 @@
+package dictionary
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Row is a validated row. Values holds one value per field, in schema order:
+// int64 for INTEGER, string for STRING, time.Time in UTC with microsecond
+// precision for TIMESTAMP, and nil for a NULL in a NULLABLE field.
+type Row struct {
+	Table  *Table
+	Values []any
+}
+
+// Get returns the value of the field called name.
+func (r Row) Get(name string) (any, bool) {
+	i, ok := r.Table.index[name]
+	if !ok {
+		return nil, false
+	}
+	return r.Values[i], true
+}
+
+// Key returns the value of the table's key field.
+func (r Row) Key() any { return r.Values[0] }
+
+// Map returns the row as column name to value.
+func (r Row) Map() map[string]any {
+	m := make(map[string]any, len(r.Values))
+	for i, f := range r.Table.Fields {
+		m[f.Name] = r.Values[i]
+	}
+	return m
+}
+
+// ParseRecord validates a CSV record, whose fields are in schema order, and
+// returns the typed row. On failure it returns every rule the record broke,
+// numbered with row (the line number).
+func (t *Table) ParseRecord(row int64, record []string) (Row, *RowError) {
+	if len(record) != len(t.Fields) {
+		return Row{}, t.rowError(row, FieldError{
+			Rule:    RuleFieldCount,
+			Message: fmt.Sprintf("expected %d fields (%s), got %d", len(t.Fields), strings.Join(t.ColumnNames(), ", "), len(record)),
+		})
+	}
+	values := make([]any, len(t.Fields))
+	var errs []FieldError
+	for i, f := range t.Fields {
+		v, fe := f.parseText(record[i])
+		if fe != nil {
+			errs = append(errs, *fe)
+			continue
+		}
+		values[i] = v
+	}
+	if errs != nil {
+		return Row{}, &RowError{Table: t.Name, Row: row, Errors: errs}
+	}
+	return Row{Table: t, Values: values}, nil
+}
+
+// ParseObject validates one JSON object whose members are the row's columns:
+// JSON numbers for INTEGER, strings for STRING and RFC 3339 strings for
+// TIMESTAMP. row is the object's index in its batch.
+func (t *Table) ParseObject(row int64, object []byte) (Row, *RowError) {
+	members, fe := splitObject(object)
+	if fe != nil {
+		return Row{}, t.rowError(row, *fe)
+	}
+	values := make([]any, len(t.Fields))
+	seen := make([]bool, len(t.Fields))
+	var errs []FieldError
+	for _, m := range members {
+		i, ok := t.index[m.name]
+		if !ok {
+			errs = append(errs, FieldError{
+				Field:   m.name,
+				Rule:    RuleUnknownField,
+				Message: fmt.Sprintf("unknown field %s (fields: %s)", quote(m.name), strings.Join(t.ColumnNames(), ", ")),
+			})
+			continue
+		}
+		if seen[i] {
+			errs = append(errs, FieldError{Field: m.name, Rule: RuleDuplicateField, Message: "appears more than once in the object"})
+			continue
+		}
+		seen[i] = true
+		v, fe := t.Fields[i].parseJSON(m.value)
+		if fe != nil {
+			errs = append(errs, *fe)
+			continue
+		}
+		values[i] = v
+	}
+	for i, f := range t.Fields {
+		if !seen[i] && f.Required {
+			errs = append(errs, FieldError{Field: f.Name, Rule: RuleRequired, Message: "is required but missing"})
+		}
+	}
+	if errs != nil {
+		return Row{}, &RowError{Table: t.Name, Row: row, Errors: errs}
+	}
+	return Row{Table: t, Values: values}, nil
+}
+
+func (t *Table) rowError(row int64, fe FieldError) *RowError {
+	return &RowError{Table: t.Name, Row: row, Errors: []FieldError{fe}}
+}
+
+type member struct {
+	name  string
+	value json.RawMessage
+}
+
+// splitObject returns the members of a JSON object in document order,
+// keeping duplicates so that they can be reported.
+func splitObject(data []byte) ([]member, *FieldError) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, malformedJSON(err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, &FieldError{Rule: RuleType, Message: "a row must be a JSON object"}
+	}
+	var members []member
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, malformedJSON(err)
+		}
+		name, ok := tok.(string)
+		if !ok {
+			return nil, malformedJSON(fmt.Errorf("unexpected %v", tok))
+		}
+		var value json.RawMessage
+		if err := dec.Decode(&value); err != nil {
+			return nil, malformedJSON(err)
+		}
+		members = append(members, member{name: name, value: value})
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, malformedJSON(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, malformedJSON(errors.New("data after the object"))
+	}
+	return members, nil
+}
+
+func malformedJSON(err error) *FieldError {
+	return &FieldError{Rule: RuleMalformed, Message: "not valid JSON: " + err.Error()}
+}
+
+// parseText validates a CSV field.
+func (f Field) parseText(s string) (any, *FieldError) {
+	if strings.TrimSpace(s) == "" {
+		if f.Required {
+			return nil, f.fail(RuleRequired, "is required but empty")
+		}
+		return nil, nil
+	}
+	switch f.Type {
+	case Integer:
+		return f.parseInteger(s)
+	case Timestamp:
+		return f.parseTimestamp(s)
+	default:
+		return f.checkString(s)
+	}
+}
+
+// parseJSON validates a JSON member value.
+func (f Field) parseJSON(raw json.RawMessage) (any, *FieldError) {
+	raw = bytes.TrimSpace(raw)
+	if string(raw) == "null" {
+		if f.Required {
+			return nil, f.fail(RuleRequired, "is required but null")
+		}
+		return nil, nil
+	}
+	var s string
+	isString := len(raw) > 0 && raw[0] == '"'
+	if isString {
+		if !utf8.Valid(raw) {
+			return nil, f.fail(RuleEncoding, "is not valid UTF-8")
+		}
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, f.fail(RuleMalformed, "not a valid JSON string")
+		}
+		if strings.TrimSpace(s) == "" && f.Required {
+			return nil, f.fail(RuleRequired, "is required but empty")
+		}
+	}
+	switch f.Type {
+	case Integer:
+		if isString {
+			return nil, f.fail(RuleType, fmt.Sprintf("must be a JSON number, got the string %s", quote(s)))
+		}
+		if !isJSONInteger(raw) {
+			return nil, f.fail(RuleType, fmt.Sprintf("must be an integer, got %s", quote(string(raw))))
+		}
+		return f.parseInteger(string(raw))
+	case Timestamp:
+		if !isString {
+			return nil, f.fail(RuleType, fmt.Sprintf("must be an RFC 3339 string, got %s", quote(string(raw))))
+		}
+		if strings.TrimSpace(s) == "" {
+			return nil, nil
+		}
+		return f.parseTimestamp(s)
+	default:
+		if !isString {
+			return nil, f.fail(RuleType, fmt.Sprintf("must be a JSON string, got %s", quote(string(raw))))
+		}
+		if strings.TrimSpace(s) == "" {
+			return nil, nil
+		}
+		return f.checkString(s)
+	}
+}
+
+// isJSONInteger reports whether raw is a JSON number without fraction or
+// exponent.
+func isJSONInteger(raw []byte) bool {
+	if len(raw) > 0 && raw[0] == '-' {
+		raw = raw[1:]
+	}
+	if len(raw) == 0 {
+		return false
+	}
+	for _, c := range raw {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func (f Field) parseInteger(s string) (any, *FieldError) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if errors.Is(err, strconv.ErrRange) {
+		return nil, f.fail(RuleRange, fmt.Sprintf("does not fit in a 64-bit integer: %s", quote(s)))
+	}
+	if err != nil {
+		return nil, f.fail(RuleType, fmt.Sprintf("not an integer: %s", quote(s)))
+	}
+	if n <= 0 {
+		return nil, f.fail(RuleRange, fmt.Sprintf("must be greater than 0, got %d", n))
+	}
+	return n, nil
+}
+
+// BigQuery TIMESTAMP bounds.
+var (
+	minTimestamp = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTimestamp = time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC)
+)
+
+func (f Field) parseTimestamp(s string) (any, *FieldError) {
+	ts, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return nil, f.fail(RuleFormat, fmt.Sprintf("not an RFC 3339 timestamp with a zone, such as 2021-07-27T16:02:08Z: %s", quote(s)))
+	}
+	if ts.Nanosecond()%1000 != 0 {
+		return nil, f.fail(RuleFormat, fmt.Sprintf("more precise than microseconds: %s", quote(s)))
+	}
+	ts = ts.UTC()
+	if ts.Before(minTimestamp) || ts.After(maxTimestamp) {
+		return nil, f.fail(RuleFormat, fmt.Sprintf("outside 0001-01-01 to 9999-12-31 UTC: %s", quote(s)))
+	}
+	return ts, nil
+}
+
+func (f Field) checkString(s string) (any, *FieldError) {
+	if !utf8.ValidString(s) {
+		return nil, f.fail(RuleEncoding, "is not valid UTF-8")
+	}
+	if f.MaxLength > 0 {
+		if n := utf8.RuneCountInString(s); n > f.MaxLength {
+			return nil, f.fail(RuleTooLong, fmt.Sprintf("has %d characters, at most %d allowed", n, f.MaxLength))
+		}
+	}
+	return s, nil
+}
+
+func (f Field) fail(rule Rule, msg string) *FieldError {
+	return &FieldError{Field: f.Name, Rule: rule, Message: msg}
+}
+
+// quote quotes a value for a message, shortened so that a huge or binary
+// value cannot flood a log line.
+func quote(s string) string {
+	const max = 64
+	if len(s) <= max {
+		return strconv.Quote(s)
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return strconv.Quote(s[:cut]) + fmt.Sprintf("... (%d bytes)", len(s))
+}
