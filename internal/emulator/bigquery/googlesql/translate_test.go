@@ -1,0 +1,225 @@
+package googlesql_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/hiring-pipeline/hiring-pipeline/internal/emulator/bigquery/googlesql"
+)
+
+func opts(dataset string) googlesql.Options {
+	return googlesql.Options{
+		DefaultProject: "p",
+		DefaultDataset: dataset,
+		Table: func(r googlesql.TableRef) string {
+			return `"` + r.Project + "." + r.Dataset + `"."` + r.Table + `"`
+		},
+		Param: func(name string) (string, bool) {
+			if name == "missing" {
+				return "", false
+			}
+			return "$" + name, true
+		},
+		Positional: func(i int) (string, bool) {
+			if i > 1 {
+				return "", false
+			}
+			return "$pos" + string(rune('1'+i)), true
+		},
+	}
+}
+
+func TestTranslate(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, in, want string
+		kind           googlesql.Kind
+		tables         []googlesql.TableRef
+	}{
+		{
+			name: "qualified names and params",
+			in:   "SELECT id, name FROM `p.hiring.hired_employees` WHERE id = @id AND name <> \"x\"",
+			want: `SELECT "id" , "name" FROM "p.hiring"."hired_employees" WHERE "id" = $id AND "name" <> 'x'`,
+			kind: googlesql.Select, tables: []googlesql.TableRef{{"p", "hiring", "hired_employees"}},
+		},
+		{
+			name: "dataset.table and alias path",
+			in:   "select e.id from hiring.hired_employees as e join hiring.jobs j on e.job_id = j.id",
+			want: `SELECT "e"."id" FROM "p.hiring"."hired_employees" AS "e" JOIN "p.hiring"."jobs" "j" ON "e"."job_id" = "j"."id"`,
+			kind: googlesql.Select,
+			tables: []googlesql.TableRef{{"p", "hiring", "hired_employees"}, {"p", "hiring", "jobs"}},
+		},
+		{
+			name: "default dataset, comma join, cte",
+			in:   "WITH x AS (SELECT 1 AS a) SELECT * FROM x, t1, `other.t2`",
+			want: `WITH "x" AS (SELECT CAST(1 AS BIGINT) AS "a") SELECT * FROM "x" , "p.d"."t1" , "p.other"."t2"`,
+			kind: googlesql.Select,
+			tables: []googlesql.TableRef{{"p", "d", "t1"}, {"p", "other", "t2"}},
+		},
+		{
+			name: "ordinals stay ordinals",
+			in:   "SELECT a, COUNT(*) FROM d.t GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10",
+			want: `SELECT "a" , count(*) FROM "p.d"."t" GROUP BY 1 ORDER BY 2 DESC , 1 LIMIT CAST(10 AS BIGINT)`,
+			kind: googlesql.Select, tables: []googlesql.TableRef{{"p", "d", "t"}},
+		},
+		{
+			name: "functions",
+			in:   "SELECT COUNTIF(EXTRACT(QUARTER FROM datetime) = 1), SAFE_CAST(x AS INT64), TIMESTAMP_TRUNC(ts, MONTH), CONCAT(a, 'b'), CURRENT_TIMESTAMP() FROM d.t",
+			want: `SELECT count(CASE WHEN extract(quarter FROM "datetime") = CAST(1 AS BIGINT) THEN 1 END) , TRY_CAST("x" AS BIGINT) , CAST(date_trunc('month', "ts") AS TIMESTAMPTZ) , ("a" || 'b') , current_timestamp FROM "p.d"."t"`,
+			kind: googlesql.Select, tables: []googlesql.TableRef{{"p", "d", "t"}},
+		},
+		{
+			name: "window and qualify",
+			in:   "SELECT * EXCEPT(rn) FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY id ORDER BY ts DESC) AS rn FROM d.t) WHERE rn = 1",
+			want: `SELECT * EXCLUDE ("rn") FROM (SELECT * , row_number() OVER (PARTITION BY "id" ORDER BY "ts" DESC) AS "rn" FROM "p.d"."t") WHERE "rn" = CAST(1 AS BIGINT)`,
+			kind: googlesql.Select, tables: []googlesql.TableRef{{"p", "d", "t"}},
+		},
+		{
+			name: "typed literals, interval, comments",
+			in:   "SELECT TIMESTAMP '2021-01-01 00:00:00+00', DATE '2021-01-01', TIMESTAMP_ADD(ts, INTERVAL 2 DAY) -- c\n # c2\n FROM d.t /* c3 */",
+			want: `SELECT CAST('2021-01-01 00:00:00+00' AS TIMESTAMPTZ) , DATE '2021-01-01' , CAST(("ts") + (INTERVAL (2) DAY) AS TIMESTAMPTZ) FROM "p.d"."t"`,
+			kind: googlesql.Select, tables: []googlesql.TableRef{{"p", "d", "t"}},
+		},
+		{
+			name: "strings",
+			in:   `SELECT 'it\'s', "a'b", 'tab\tnew\nline', r'\d+', '''tri'ple'''`,
+			want: "SELECT 'it''s' , 'a''b' , 'tab\tnew\nline' , '\\d+' , 'tri''ple'",
+			kind: googlesql.Select,
+		},
+		{
+			name: "positional",
+			in:   "SELECT ? + ?",
+			want: `SELECT $pos1 + $pos2`,
+			kind: googlesql.Select,
+		},
+		{
+			name: "insert",
+			in:   "INSERT d.t (id, name) VALUES (1, 'a'), (2, @n)",
+			want: `INSERT INTO "p.d"."t" ("id" , "name") VALUES (CAST(1 AS BIGINT) , 'a') , (CAST(2 AS BIGINT) , $n)`,
+			kind: googlesql.Insert, tables: []googlesql.TableRef{{"p", "d", "t"}},
+		},
+		{
+			name: "delete without from",
+			in:   "DELETE d.t WHERE id > 3;",
+			want: `DELETE FROM "p.d"."t" WHERE "id" > CAST(3 AS BIGINT)`,
+			kind: googlesql.Delete, tables: []googlesql.TableRef{{"p", "d", "t"}},
+		},
+		{
+			name: "update",
+			in:   "UPDATE `p.d.t` SET name = 'x' WHERE TRUE",
+			want: `UPDATE "p.d"."t" SET "name" = 'x' WHERE TRUE`,
+			kind: googlesql.Update, tables: []googlesql.TableRef{{"p", "d", "t"}},
+		},
+		{
+			name: "merge",
+			in:   "MERGE d.t T USING d.s S ON T.id = S.id WHEN MATCHED THEN UPDATE SET name = S.name WHEN NOT MATCHED BY SOURCE THEN DELETE WHEN NOT MATCHED THEN INSERT (id, name) VALUES (S.id, S.name)",
+			want: `MERGE INTO "p.d"."t" "T" USING "p.d"."s" "S" ON "T"."id" = "S"."id" WHEN MATCHED THEN UPDATE SET "name" = "S"."name" WHEN NOT MATCHED BY SOURCE THEN DELETE WHEN NOT MATCHED THEN INSERT ("id" , "name") VALUES ("S"."id" , "S"."name")`,
+			kind: googlesql.Merge, tables: []googlesql.TableRef{{"p", "d", "t"}, {"p", "d", "s"}},
+		},
+		{
+			name: "dashed project",
+			in:   "SELECT 1.5 FROM my-project.d.t",
+			want: `SELECT CAST(1.5 AS DOUBLE) FROM "my-project.d"."t"`,
+			kind: googlesql.Select, tables: []googlesql.TableRef{{"my-project", "d", "t"}},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ds := "d"
+			if tc.name == "qualified names and params" {
+				ds = ""
+			}
+			st, err := googlesql.Translate(tc.in, opts(ds))
+			if err != nil {
+				t.Fatalf("Translate(%q): %v", tc.in, err)
+			}
+			if st.SQL != tc.want {
+				t.Errorf("Translate(%q)\n got %s\nwant %s", tc.in, st.SQL, tc.want)
+			}
+			if st.Kind != tc.kind {
+				t.Errorf("Kind = %s, want %s", st.Kind, tc.kind)
+			}
+			if diff := cmp.Diff(tc.tables, st.Tables); diff != "" {
+				t.Errorf("Tables (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestTranslate_Refused(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, in, want string
+		unsupported    bool
+	}{
+		{"unknown function", "SELECT FORMAT_TIMESTAMP('%Y', ts) FROM d.t", "Function FORMAT_TIMESTAMP is not supported", true},
+		{"namespaced function", "SELECT SAFE.PARSE_DATE('x', y)", "Function SAFE.PARSE_DATE is not supported", true},
+		{"script", "SELECT 1; SELECT 2", "A script", true},
+		{"ddl", "CREATE TABLE d.t (a INT64)", "The CREATE statement is not supported", true},
+		{"array", "SELECT [1, 2]", "Array and struct syntax", true},
+		{"unnest", "SELECT * FROM UNNEST(@a)", "UNNEST is not supported", true},
+		{"system time", "SELECT * FROM d.t FOR SYSTEM_TIME AS OF TIMESTAMP '2021-01-01'", "FOR SYSTEM_TIME AS OF is not supported", true},
+		{"week trunc", "SELECT TIMESTAMP_TRUNC(ts, WEEK) FROM d.t", "TIMESTAMP_TRUNC to WEEK is not supported", true},
+		{"extract week", "SELECT EXTRACT(WEEK FROM ts) FROM d.t", "EXTRACT(WEEK ...) is not supported", true},
+		{"bytes literal", "SELECT b'abc'", "BYTES literal", true},
+		{"system variable", "SELECT @@project_id", "system variable project_id is not supported", true},
+		{"struct", "SELECT STRUCT(1 AS a)", "STRUCT is not supported", true},
+		{"missing dataset", "SELECT * FROM t", `Table name "t" missing dataset while no default dataset is set in the request.`, false},
+		{"missing param", "SELECT @missing", "Query parameter 'missing' not found", false},
+		{"missing positional", "SELECT ?, ?, ?", "Positional query parameter 3 has no value", false},
+		{"update without where", "UPDATE d.t SET a = 1", "UPDATE must have a WHERE clause", false},
+		{"unbalanced", "SELECT (1", `Unclosed "("`, false},
+		{"unclosed string", "SELECT 'abc", "unclosed string literal", false},
+		{"empty", "  -- nothing\n", "Unexpected end of script", false},
+		{"percent", "SELECT 5 % 2", "use MOD", false},
+		{"bad integer", "SELECT 99999999999999999999", "Invalid integer literal", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ds := ""
+			st, err := googlesql.Translate(tc.in, opts(ds))
+			if err == nil {
+				t.Fatalf("Translate(%q) = %q, want an error containing %q", tc.in, st.SQL, tc.want)
+			}
+			var e *googlesql.Error
+			if !errors.As(err, &e) {
+				t.Fatalf("error %v is a %T, want *googlesql.Error", err, err)
+			}
+			if !strings.Contains(e.Message, tc.want) {
+				t.Errorf("error = %q, want it to contain %q", e.Message, tc.want)
+			}
+			if e.Unsupported != tc.unsupported {
+				t.Errorf("Unsupported = %v, want %v", e.Unsupported, tc.unsupported)
+			}
+		})
+	}
+}
+
+func FuzzTranslate(f *testing.F) {
+	for _, s := range []string{
+		"SELECT a, COUNT(*) FROM d.t GROUP BY 1",
+		"MERGE d.t T USING d.s S ON T.id = S.id WHEN MATCHED THEN UPDATE SET a = 1",
+		"SELECT '''x''' , r\"y\", `a.b`.c, @p, ?, 0x1F, 1e3",
+		"SELECT EXTRACT(YEAR FROM ts), CAST(x AS STRING) FROM `p.d.t` WHERE ts >= TIMESTAMP '2021-01-01'",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		st, err := googlesql.Translate(q, opts("d"))
+		if err != nil {
+			var e *googlesql.Error
+			if !errors.As(err, &e) {
+				t.Fatalf("error %v is a %T, want *googlesql.Error", err, err)
+			}
+			return
+		}
+		if st.SQL == "" {
+			t.Fatalf("Translate(%q) gave empty SQL", q)
+		}
+	})
+}
