@@ -117,14 +117,17 @@ func parseTable(name string, data []byte) (*Table, error) {
 		return nil, errors.New("no fields")
 	}
 	t := &Table{Name: name, schemaJSON: data, index: make(map[string]int, len(raw))}
+	// BigQuery column names are case-insensitive: "id" and "ID" collide.
+	folded := make(map[string]bool, len(raw))
 	for i, sf := range raw {
 		f, err := parseField(sf)
 		if err != nil {
 			return nil, fmt.Errorf("field %d: %w", i, err)
 		}
-		if _, dup := t.index[f.Name]; dup {
-			return nil, fmt.Errorf("field %q: declared twice", f.Name)
+		if folded[strings.ToLower(f.Name)] {
+			return nil, fmt.Errorf("field %q: declared twice (column names are case-insensitive)", f.Name)
 		}
+		folded[strings.ToLower(f.Name)] = true
 		t.index[f.Name] = i
 		t.Fields = append(t.Fields, f)
 	}
@@ -140,7 +143,10 @@ func parseTable(name string, data []byte) (*Table, error) {
 }
 
 func parseField(sf schemaField) (Field, error) {
-	f := Field{Name: sf.Name, Type: Type(strings.ToUpper(sf.Type)), Description: sf.Description}
+	// Types and modes are matched in upper case only, as
+	// bigquery.SchemaFromJSON does: a lower-case "required" would be REQUIRED
+	// here and NULLABLE in BigQuerySchema.
+	f := Field{Name: sf.Name, Type: Type(sf.Type), Description: sf.Description}
 	if !validName(sf.Name) {
 		return f, fmt.Errorf("name %q: use letters, digits and underscores", sf.Name)
 	}
@@ -155,7 +161,7 @@ func parseField(sf schemaField) (Field, error) {
 	if len(sf.Fields) > 0 {
 		return f, fmt.Errorf("field %q: nested fields are not supported", sf.Name)
 	}
-	switch strings.ToUpper(sf.Mode) {
+	switch sf.Mode {
 	case "REQUIRED":
 		f.Required = true
 	case "", "NULLABLE":

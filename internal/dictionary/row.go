@@ -82,7 +82,7 @@ func (t *Table) ParseObject(row int64, object []byte) (Row, *RowError) {
 		i, ok := t.index[m.name]
 		if !ok {
 			errs = append(errs, FieldError{
-				Field:   m.name,
+				Field:   shorten(m.name),
 				Rule:    RuleUnknownField,
 				Message: fmt.Sprintf("unknown field %s (fields: %s)", quote(m.name), strings.Join(t.ColumnNames(), ", ")),
 			})
@@ -268,10 +268,10 @@ var (
 
 func (f Field) parseTimestamp(s string) (any, *FieldError) {
 	ts, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
+	if err != nil || !validOffset(s) {
 		return nil, f.fail(RuleFormat, fmt.Sprintf("not an RFC 3339 timestamp with a zone, such as 2021-07-27T16:02:08Z: %s", quote(s)))
 	}
-	if ts.Nanosecond()%1000 != 0 {
+	if finerThanMicroseconds(s) {
 		return nil, f.fail(RuleFormat, fmt.Sprintf("more precise than microseconds: %s", quote(s)))
 	}
 	ts = ts.UTC()
@@ -279,6 +279,35 @@ func (f Field) parseTimestamp(s string) (any, *FieldError) {
 		return nil, f.fail(RuleFormat, fmt.Sprintf("outside 0001-01-01 to 9999-12-31 UTC: %s", quote(s)))
 	}
 	return ts, nil
+}
+
+// validOffset reports whether the zone that ends a timestamp accepted by
+// time.Parse is within RFC 3339's ranges (hours 00-23, minutes 00-59):
+// time.Parse accepts an offset hour of 24 and an offset minute of 60.
+func validOffset(s string) bool {
+	if strings.HasSuffix(s, "Z") || len(s) < 6 {
+		return true
+	}
+	zone := s[len(s)-5:] // hh:mm after the sign, digits since time.Parse accepted them
+	hour := int(zone[0]-'0')*10 + int(zone[1]-'0')
+	minute := int(zone[3]-'0')*10 + int(zone[4]-'0')
+	return hour < 24 && minute < 60
+}
+
+// finerThanMicroseconds reports whether a timestamp accepted by time.Parse has
+// a non-zero digit after the sixth of its fraction of a second. time.Parse
+// truncates a fraction to nanoseconds, so the time value alone cannot tell.
+func finerThanMicroseconds(s string) bool {
+	i := strings.IndexAny(s, ".,")
+	if i < 0 {
+		return false
+	}
+	for j := i + 1; j < len(s) && s[j] >= '0' && s[j] <= '9'; j++ {
+		if j-i > 6 && s[j] != '0' {
+			return true
+		}
+	}
+	return false
 }
 
 func (f Field) checkString(s string) (any, *FieldError) {
@@ -297,6 +326,10 @@ func (f Field) fail(rule Rule, msg string) *FieldError {
 	return &FieldError{Field: f.Name, Rule: rule, Message: msg}
 }
 
+// shorten cuts a name taken from input to at most 128 bytes, so that a huge
+// key cannot flood a log line.
+func shorten(s string) string { return prefix(s, 128) }
+
 // quote quotes a value for a message, shortened so that a huge or binary
 // value cannot flood a log line.
 func quote(s string) string {
@@ -304,9 +337,17 @@ func quote(s string) string {
 	if len(s) <= max {
 		return strconv.Quote(s)
 	}
+	return strconv.Quote(prefix(s, max)) + fmt.Sprintf("... (%d bytes)", len(s))
+}
+
+// prefix returns at most max bytes of s, cut on a rune boundary.
+func prefix(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
 	cut := max
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
-	return strconv.Quote(s[:cut]) + fmt.Sprintf("... (%d bytes)", len(s))
+	return s[:cut]
 }
