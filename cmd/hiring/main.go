@@ -20,6 +20,7 @@ import (
 
 // cli lists the subcommands; each lives in its own file with a Run method.
 type cli struct {
+	Dev devCmd `cmd:"" help:"Start the whole system locally on embedded emulators, until Ctrl+C."`
 	Gen genCmd `cmd:"" help:"Write synthetic CSV files in the challenge's format, with a known number of invalid rows of each kind."`
 }
 

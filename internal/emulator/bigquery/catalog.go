@@ -239,7 +239,9 @@ func (s *Server) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 func duckSchema(project, dataset string) string { return quoteIdent(project + "." + dataset) }
 
 // duckTable is the DuckDB name of a table.
-func duckTable(k tableKey) string { return duckSchema(k.project, k.dataset) + "." + quoteIdent(k.table) }
+func duckTable(k tableKey) string {
+	return duckSchema(k.project, k.dataset) + "." + quoteIdent(k.table)
+}
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 

@@ -14,13 +14,13 @@ import (
 type tokenKind int
 
 const (
-	tokIdent       tokenKind = iota // unquoted identifier or keyword
-	tokQuoted                       // `backquoted` identifier; text is unescaped
-	tokString                       // string literal; text is the decoded value
-	tokNumber                       // numeric literal, as written
-	tokParam                        // @name; text is the name
-	tokPositional                   // ?
-	tokPunct                        // operator or punctuation
+	tokIdent      tokenKind = iota // unquoted identifier or keyword
+	tokQuoted                      // `backquoted` identifier; text is unescaped
+	tokString                      // string literal; text is the decoded value
+	tokNumber                      // numeric literal, as written
+	tokParam                       // @name; text is the name
+	tokPositional                  // ?
+	tokPunct                       // operator or punctuation
 )
 
 type token struct {
@@ -37,7 +37,9 @@ func (t token) upper() string {
 	return strings.ToUpper(t.text)
 }
 
-func (t token) is(keyword string) bool { return t.kind == tokIdent && strings.EqualFold(t.text, keyword) }
+func (t token) is(keyword string) bool {
+	return t.kind == tokIdent && strings.EqualFold(t.text, keyword)
+}
 
 func (t token) isPunct(p string) bool { return t.kind == tokPunct && t.text == p }
 

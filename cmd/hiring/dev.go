@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hiring-pipeline/hiring-pipeline/internal/gen"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/stack"
+)
+
+// devCmd runs the local stack until interrupted.
+type devCmd struct {
+	Port        int    `help:"Port of the stack's HTTP server (functions, BigQuery emulator, /healthz, /dev/config)." default:"8080"`
+	StoragePort int    `help:"Port of the Cloud Storage emulator; default: --port + 1, or a free port when --port is 0." default:"-1" placeholder:"PORT"`
+	DataDir     string `help:"Keep the emulators' state in this folder between runs; default: in memory." type:"path" placeholder:"DIR"`
+	Project     string `help:"Local project id." default:"hiring-local"`
+	Dataset     string `help:"BigQuery dataset." default:"hiring"`
+	Demo        bool   `help:"Generate demo data (see hiring gen) and upload it to the landing bucket."`
+	DemoRows    int64  `help:"hired_employees rows of the demo data." default:"10000" placeholder:"N"`
+	JSON        bool   `name:"json" help:"Print the stack's configuration as one JSON document instead of text."`
+}
+
+// Run starts the stack, prints how to reach it, and serves until the
+// context ends (Ctrl+C or SIGTERM).
+func (c *devCmd) Run(ctx context.Context, con *console) error {
+	storagePort := c.StoragePort
+	if storagePort < 0 {
+		storagePort = 0
+		if c.Port != 0 {
+			storagePort = c.Port + 1
+		}
+	}
+	st, err := stack.Start(ctx, stack.Options{
+		Port:        c.Port,
+		StoragePort: storagePort,
+		DataDir:     c.DataDir,
+		Project:     c.Project,
+		Dataset:     c.Dataset,
+		Logger:      con.Logger,
+	})
+	if err != nil {
+		return withHint(err, "another program may use the port; choose others with --port and --storage-port")
+	}
+	defer func() {
+		shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := st.Close(shutdown); err != nil {
+			fmt.Fprintf(con.Stderr, "hiring dev: stopping: %v\n", err)
+		}
+	}()
+	cfg := st.Config()
+	var demo *gen.Summary
+	if c.Demo {
+		s, err := c.uploadDemo(ctx, st, con)
+		if err != nil {
+			return err
+		}
+		demo = &s
+	}
+	if c.JSON {
+		if err := json.NewEncoder(con.Stdout).Encode(cfg); err != nil {
+			return err
+		}
+	} else if err := printStack(con.Stdout, cfg, c.DataDir, demo); err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(con.Stderr, "hiring dev: stopping")
+		return nil
+	case err := <-st.Done():
+		return err
+	}
+}
+
+// uploadDemo generates the demo files and uploads them to the landing bucket.
+func (c *devCmd) uploadDemo(ctx context.Context, st *stack.Stack, con *console) (gen.Summary, error) {
+	dir, err := os.MkdirTemp("", "hiring-demo-")
+	if err != nil {
+		return gen.Summary{}, err
+	}
+	defer os.RemoveAll(dir)
+	s, err := gen.Write(ctx, gen.Options{Dir: dir, Rows: c.DemoRows, Departments: 12, Jobs: 183, InvalidRatio: 0.05, Seed: 1})
+	if err != nil {
+		return gen.Summary{}, fmt.Errorf("demo data: %w", err)
+	}
+	client, err := st.Storage(ctx)
+	if err != nil {
+		return gen.Summary{}, err
+	}
+	defer client.Close()
+	bucket := client.Bucket(st.Config().Buckets.Landing)
+	for _, f := range s.Files {
+		name := filepath.Base(f.Path)
+		if err := upload(ctx, bucket.Object(name).NewWriter(ctx), f.Path); err != nil {
+			return gen.Summary{}, fmt.Errorf("demo data: upload %s: %w", name, err)
+		}
+		fmt.Fprintf(con.Stderr, "hiring dev: uploaded gs://%s/%s\n", st.Config().Buckets.Landing, name)
+	}
+	return s, nil
+}
+
+func upload(ctx context.Context, w io.WriteCloser, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := io.Copy(w, f); err != nil {
+		_ = w.Close()
+		return err
+	}
+	return w.Close()
+}
+
+// printStack tells a person where everything is.
+func printStack(w io.Writer, cfg stack.Config, dataDir string, demo *gen.Summary) error {
+	state := "in memory (gone when it stops; keep it with --data-dir)"
+	if dataDir != "" {
+		state = "kept in " + dataDir
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "hiring-pipeline is running locally; state is %s.\n\n", state)
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  Stack\t%s\n", cfg.URL)
+	fmt.Fprintf(tw, "  Health\t%s/healthz\n", cfg.URL)
+	fmt.Fprintf(tw, "  Configuration\t%s/dev/config\n", cfg.URL)
+	fmt.Fprintf(tw, "  BigQuery\t%s\t(project %s, dataset %s)\n", cfg.BigQueryEndpoint, cfg.Project, cfg.Dataset)
+	fmt.Fprintf(tw, "  Cloud Storage\t%s\t(buckets %s, %s, %s)\n", cfg.StorageEmulatorHost, cfg.Buckets.Landing, cfg.Buckets.Staging, cfg.Buckets.Backups)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if demo != nil {
+		fmt.Fprintf(&b, "\nDemo data uploaded to gs://%s/:", cfg.Buckets.Landing)
+		for _, f := range demo.Files {
+			fmt.Fprintf(&b, " %s (%d rows, %d invalid)", filepath.Base(f.Path), f.Rows, f.Invalid)
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("\nPoint a client or hiring-pipeline's code at it:\n")
+	keys := make([]string, 0, len(cfg.Env))
+	for k := range cfg.Env {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "  export %s=%s\n", k, cfg.Env[k])
+	}
+	b.WriteString("\nPress Ctrl+C to stop.\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// hintError is an error with advice for the person at the terminal.
+type hintError struct {
+	err  error
+	hint string
+}
+
+func (e *hintError) Error() string { return e.err.Error() }
+func (e *hintError) Unwrap() error { return e.err }
+func (e *hintError) Hint() string  { return e.hint }
+
+func withHint(err error, hint string) error {
+	if err == nil {
+		return nil
+	}
+	var h *hintError
+	if errors.As(err, &h) {
+		return err
+	}
+	return &hintError{err: err, hint: hint}
+}

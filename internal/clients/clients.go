@@ -1,0 +1,41 @@
+// Package clients builds every Google Cloud client of hiring-pipeline from
+// configuration, so that one setting points the whole program at Google or at
+// the local emulators.
+package clients
+
+import (
+	"context"
+	"fmt"
+
+	"cloud.google.com/go/bigquery"
+	"cloud.google.com/go/storage"
+	"google.golang.org/api/option"
+
+	"github.com/hiring-pipeline/hiring-pipeline/internal/config"
+)
+
+// BigQuery returns a BigQuery client for cfg.Project that runs jobs in
+// cfg.Location. When cfg.BigQueryEndpoint is set (HIRING_BIGQUERY_ENDPOINT),
+// it talks to that endpoint without credentials: the local emulator.
+func BigQuery(ctx context.Context, cfg config.Google) (*bigquery.Client, error) {
+	var opts []option.ClientOption
+	if cfg.BigQueryEndpoint != "" {
+		opts = append(opts, option.WithEndpoint(cfg.BigQueryEndpoint), option.WithoutAuthentication())
+	}
+	c, err := bigquery.NewClient(ctx, cfg.Project, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("bigquery.NewClient: %w", err)
+	}
+	c.Location = cfg.Location
+	return c, nil
+}
+
+// Storage returns a Cloud Storage client. The client itself honours
+// STORAGE_EMULATOR_HOST (host:port of an emulator, no credentials).
+func Storage(ctx context.Context) (*storage.Client, error) {
+	c, err := storage.NewClient(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("storage.NewClient: %w", err)
+	}
+	return c, nil
+}

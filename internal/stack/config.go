@@ -1,0 +1,69 @@
+package stack
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+)
+
+// Config is what a client needs to use the stack; GET /dev/config answers
+// with it.
+type Config struct {
+	// URL is the stack's HTTP server.
+	URL      string `json:"url"`
+	Project  string `json:"project"`
+	Dataset  string `json:"dataset"`
+	Location string `json:"location"`
+	Buckets  struct {
+		Landing string `json:"landing"`
+		Staging string `json:"staging"`
+		Backups string `json:"backups"`
+	} `json:"buckets"`
+	// BigQueryEndpoint is the URL a BigQuery client takes as its endpoint.
+	BigQueryEndpoint string `json:"bigquery_endpoint"`
+	// StorageEmulatorHost is the host:port for STORAGE_EMULATOR_HOST.
+	StorageEmulatorHost string `json:"storage_emulator_host"`
+	// Env holds the environment variables that point hiring-pipeline's code
+	// (or any Google client) at the stack.
+	Env map[string]string `json:"env"`
+}
+
+func newConfig(opts Options, url, storageHost string) Config {
+	c := Config{
+		URL:                 url,
+		Project:             opts.Project,
+		Dataset:             opts.Dataset,
+		Location:            "US",
+		BigQueryEndpoint:    url + "/bigquery/v2/",
+		StorageEmulatorHost: storageHost,
+	}
+	c.Buckets.Landing = opts.Project + "-landing"
+	c.Buckets.Staging = opts.Project + "-staging"
+	c.Buckets.Backups = opts.Project + "-backups"
+	c.Env = map[string]string{
+		"HIRING_PROJECT":           c.Project,
+		"HIRING_DATASET":           c.Dataset,
+		"HIRING_BIGQUERY_LOCATION": c.Location,
+		"HIRING_BIGQUERY_ENDPOINT": c.BigQueryEndpoint,
+		"HIRING_LANDING_BUCKET":    c.Buckets.Landing,
+		"HIRING_STAGING_BUCKET":    c.Buckets.Staging,
+		"HIRING_BACKUP_BUCKET":     c.Buckets.Backups,
+		"STORAGE_EMULATOR_HOST":    storageHost,
+	}
+	return c
+}
+
+// writeJSON encodes v before writing, so a failed encoding sends no half
+// answer.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		http.Error(w, "encoding the response failed", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}

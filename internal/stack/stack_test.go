@@ -1,0 +1,224 @@
+package stack_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"cloud.google.com/go/bigquery"
+	"cloud.google.com/go/civil"
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/api/iterator"
+	"google.golang.org/api/option"
+
+	"github.com/hiring-pipeline/hiring-pipeline/internal/config"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/stack"
+)
+
+func start(t *testing.T, opts stack.Options) *stack.Stack {
+	t.Helper()
+	st, err := stack.Start(t.Context(), opts)
+	if err != nil {
+		t.Fatalf("stack.Start: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := st.Close(context.Background()); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return st
+}
+
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s %s", url, resp.Status, body)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		t.Fatalf("GET %s: %v in %s", url, err, body)
+	}
+}
+
+// TestStack_ClientFromDevConfig is what a program does with a running stack:
+// read /dev/config, build a BigQuery client from it, and use it.
+func TestStack_ClientFromDevConfig(t *testing.T) {
+	t.Parallel()
+	st := start(t, stack.Options{})
+	var health map[string]string
+	getJSON(t, st.Config().URL+"/healthz", &health)
+	if health["status"] != "ok" {
+		t.Errorf("healthz = %v", health)
+	}
+	var cfg stack.Config
+	getJSON(t, st.Config().URL+"/dev/config", &cfg)
+	for name, v := range map[string]string{
+		"project": cfg.Project, "dataset": cfg.Dataset, "landing": cfg.Buckets.Landing,
+		"staging": cfg.Buckets.Staging, "backups": cfg.Buckets.Backups,
+		"bigquery_endpoint": cfg.BigQueryEndpoint, "storage_emulator_host": cfg.StorageEmulatorHost,
+	} {
+		if v == "" {
+			t.Errorf("/dev/config has no %s", name)
+		}
+	}
+	if _, err := config.Load[config.Buckets](t.Context(), config.FromMap(cfg.Env)); err != nil {
+		t.Errorf("/dev/config env does not configure the buckets: %v", err)
+	}
+	if _, err := config.Load[config.Google](t.Context(), config.FromMap(cfg.Env)); err != nil {
+		t.Errorf("/dev/config env does not configure the Google clients: %v", err)
+	}
+	if cfg.Env["HIRING_BIGQUERY_ENDPOINT"] != cfg.BigQueryEndpoint || cfg.Env["STORAGE_EMULATOR_HOST"] != cfg.StorageEmulatorHost {
+		t.Errorf("env %v does not match the endpoints", cfg.Env)
+	}
+
+	ctx := t.Context()
+	client, err := bigquery.NewClient(ctx, cfg.Project, option.WithEndpoint(cfg.BigQueryEndpoint), option.WithoutAuthentication())
+	if err != nil {
+		t.Fatalf("NewClient: %v", err)
+	}
+	defer client.Close()
+
+	for _, table := range dictionary.Default().Tables() {
+		md, err := client.Dataset(cfg.Dataset).Table(table.Name).Metadata(ctx)
+		if err != nil {
+			t.Fatalf("table %s was not provisioned: %v", table.Name, err)
+		}
+		if diff := cmp.Diff(table.BigQuerySchema(), md.Schema); diff != "" {
+			t.Errorf("schema of %s (-dictionary +provisioned):\n%s", table.Name, diff)
+		}
+	}
+
+	tbl := client.Dataset(cfg.Dataset).Table("scratch")
+	schema := bigquery.Schema{
+		{Name: "id", Type: bigquery.IntegerFieldType, Required: true},
+		{Name: "name", Type: bigquery.StringFieldType},
+		{Name: "hired", Type: bigquery.TimestampFieldType},
+		{Name: "day", Type: bigquery.DateFieldType},
+		{Name: "score", Type: bigquery.FloatFieldType},
+		{Name: "active", Type: bigquery.BooleanFieldType},
+	}
+	if err := tbl.Create(ctx, &bigquery.TableMetadata{Schema: schema}); err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	hired := time.Date(2021, 7, 27, 16, 2, 8, 654321000, time.UTC)
+	q := client.Query("INSERT " + cfg.Dataset + ".scratch (id, name, hired, day, score, active) VALUES (@id, @name, @hired, DATE '2021-07-27', 0.25, TRUE), (2, 'other', NULL, NULL, NULL, FALSE)")
+	q.Parameters = []bigquery.QueryParameter{{Name: "id", Value: 1}, {Name: "name", Value: "Harold Vogt"}, {Name: "hired", Value: hired}}
+	job, err := q.Run(ctx)
+	if err != nil {
+		t.Fatalf("insert: %v", err)
+	}
+	status, err := job.Wait(ctx)
+	if err != nil || status.Err() != nil {
+		t.Fatalf("insert job: %v %v", err, status.Err())
+	}
+	if n := status.Statistics.Details.(*bigquery.QueryStatistics).NumDMLAffectedRows; n != 2 {
+		t.Errorf("inserted %d rows, want 2", n)
+	}
+
+	q = client.Query("SELECT id, name, hired, day, score, active FROM " + cfg.Dataset + ".scratch WHERE hired >= @since OR id = @other ORDER BY id")
+	q.Parameters = []bigquery.QueryParameter{{Name: "since", Value: time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC)}, {Name: "other", Value: 2}}
+	it, err := q.Read(ctx)
+	if err != nil {
+		t.Fatalf("query: %v", err)
+	}
+	var got [][]bigquery.Value
+	for {
+		var row []bigquery.Value
+		err := it.Next(&row)
+		if errors.Is(err, iterator.Done) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("Next: %v", err)
+		}
+		got = append(got, row)
+	}
+	want := [][]bigquery.Value{
+		{int64(1), "Harold Vogt", hired, civil.Date{Year: 2021, Month: 7, Day: 27}, 0.25, true},
+		{int64(2), "other", nil, nil, nil, false},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+}
+
+// TestStack_DataDir checks that a stack with a data folder keeps buckets,
+// objects, tables and rows across restarts.
+func TestStack_DataDir(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "state")
+	ctx := t.Context()
+	first, err := stack.Start(ctx, stack.Options{DataDir: dir})
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	cfg := first.Config()
+	client, err := bigquery.NewClient(ctx, cfg.Project, option.WithEndpoint(cfg.BigQueryEndpoint), option.WithoutAuthentication())
+	if err != nil {
+		t.Fatalf("NewClient: %v", err)
+	}
+	job, err := client.Query("INSERT " + cfg.Dataset + ".departments (id, department) VALUES (1, 'Sales')").Run(ctx)
+	if err != nil {
+		t.Fatalf("insert: %v", err)
+	}
+	if _, err := job.Wait(ctx); err != nil {
+		t.Fatalf("insert: %v", err)
+	}
+	sc, err := first.Storage(ctx)
+	if err != nil {
+		t.Fatalf("Storage: %v", err)
+	}
+	w := sc.Bucket(cfg.Buckets.Landing).Object("departments.csv").NewWriter(ctx)
+	if _, err := io.WriteString(w, "1,Sales\r\n"); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatalf("upload: %v", err)
+	}
+	sc.Close()
+	client.Close()
+	if err := first.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+
+	second := start(t, stack.Options{DataDir: dir})
+	cfg = second.Config()
+	client, err = bigquery.NewClient(ctx, cfg.Project, option.WithEndpoint(cfg.BigQueryEndpoint), option.WithoutAuthentication())
+	if err != nil {
+		t.Fatalf("NewClient: %v", err)
+	}
+	defer client.Close()
+	md, err := client.Dataset(cfg.Dataset).Table("departments").Metadata(ctx)
+	if err != nil {
+		t.Fatalf("Metadata after restart: %v", err)
+	}
+	if md.NumRows != 1 {
+		t.Errorf("departments has %d rows after restart, want 1", md.NumRows)
+	}
+	sc, err = second.Storage(ctx)
+	if err != nil {
+		t.Fatalf("Storage: %v", err)
+	}
+	defer sc.Close()
+	attrs, err := sc.Bucket(cfg.Buckets.Landing).Object("departments.csv").Attrs(ctx)
+	if err != nil {
+		t.Fatalf("object after restart: %v", err)
+	}
+	if attrs.Size != 9 {
+		t.Errorf("object size = %d, want 9", attrs.Size)
+	}
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Runs the README's examples against a fresh local stack: starts `hiring dev`
+# on the README's ports, runs every curl command of the README, and fails if
+# one fails or answers with an error. Usage: scripts/readme-examples.sh [HIRING_BINARY]
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+hiring="${1:-}"
+if [[ -z "$hiring" ]]; then
+  hiring="$(mktemp -d)/hiring"
+  (cd "$root" && go build -o "$hiring" ./cmd/hiring)
+fi
+
+log="$(mktemp)"
+"$hiring" dev --demo --demo-rows 1000 >"$log" 2>&1 &
+pid=$!
+trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true' EXIT
+
+for _ in $(seq 1 120); do
+  if curl -sf http://127.0.0.1:8080/healthz >/dev/null; then
+    break
+  fi
+  if ! kill -0 "$pid" 2>/dev/null; then
+    echo "hiring dev exited early:" >&2
+    cat "$log" >&2
+    exit 1
+  fi
+  sleep 0.5
+done
+
+# Every curl command in the README's sh blocks, joined with its continuation
+# lines.
+commands=()
+cmd=""
+inblock=0
+while IFS= read -r line; do
+  if [[ $line == '```sh'* ]]; then inblock=1; continue; fi
+  if [[ $line == '```'* ]]; then inblock=0; continue; fi
+  ((inblock)) || continue
+  if [[ -n $cmd || $line == curl\ * ]]; then
+    if [[ $line == *\\ ]]; then
+      cmd+="${line%\\} "
+    else
+      commands+=("$cmd$line")
+      cmd=""
+    fi
+  fi
+done <"$root/README.md"
+
+if [[ ${#commands[@]} -eq 0 ]]; then
+  echo "no curl examples found in README.md" >&2
+  exit 1
+fi
+for cmd in "${commands[@]}"; do
+  echo "+ $cmd"
+  out="$(bash -c "$cmd --fail-with-body")" || { echo "example failed: $cmd" >&2; echo "$out" >&2; exit 1; }
+  if [[ -z "$out" || "$out" == *'"error"'* ]]; then
+    echo "example answered with an error or nothing: $cmd" >&2
+    echo "$out" >&2
+    exit 1
+  fi
+  echo "${out:0:300}"
+done
+echo "README examples: ${#commands[@]} ran"
