@@ -15,4 +15,10 @@
 //
 // Jobs run synchronously: jobs.insert and jobs.query answer when the job is
 // DONE. Writes to one table are serialized; reads run concurrently.
+//
+// Load jobs read AVRO files from Cloud Storage through Options.Storage
+// (gs:// URIs, at most one * per object name). Each file is streamed through
+// goavro into a staging table with DuckDB's Appender; one transaction then
+// applies the write disposition and moves the rows into the destination, so
+// a load lands all its files or changes nothing.
 package bigquery

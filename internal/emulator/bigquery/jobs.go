@@ -255,8 +255,11 @@ func (s *Server) run(ctx context.Context, rec *jobRecord, qp queryParams) error 
 	case cfg.Query != nil:
 		cfg.JobType = "QUERY"
 		err = s.runQuery(ctx, rec, qp)
+	case cfg.Load != nil:
+		cfg.JobType = "LOAD"
+		err = s.runLoad(ctx, rec)
 	default:
-		err = errInvalid("The emulator supports query jobs only; this job has no configuration.query")
+		err = errInvalid("The emulator supports query and load jobs only; this job has neither configuration.query nor configuration.load")
 	}
 	job.Status = &bq.JobStatus{State: "DONE"}
 	if err != nil {

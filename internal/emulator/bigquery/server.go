@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"cloud.google.com/go/storage"
 	"github.com/duckdb/duckdb-go/v2"
 )
 
@@ -25,6 +26,9 @@ type Options struct {
 	// Logger receives one DEBUG line per request and the errors the server
 	// answers with a 5xx. Default: discard.
 	Logger *slog.Logger
+	// Storage reads the source files of load jobs; nil refuses load jobs.
+	// The caller keeps ownership and closes it after the Server.
+	Storage *storage.Client
 }
 
 // Server is the emulator. It is an http.Handler that accepts paths with or
@@ -34,6 +38,7 @@ type Server struct {
 	log      *slog.Logger
 	location string
 	mux      *http.ServeMux
+	storage  *storage.Client
 
 	cat   *catalog
 	jobs  *jobStore
@@ -53,7 +58,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("bigquery emulator: open %q: %w", opts.Path, err)
 	}
 	db := sql.OpenDB(connector)
-	s := &Server{db: db, log: opts.Logger, location: opts.Location}
+	s := &Server{db: db, log: opts.Logger, location: opts.Location, storage: opts.Storage}
 	if err := s.initMetadata(ctx); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("bigquery emulator: %w", err)
