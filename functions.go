@@ -2,3 +2,20 @@
 // every Cloud Function with functions-framework-go, as the Go buildpack
 // requires the functions to be in the root package.
 package hiringpipeline
+
+import (
+	"github.com/hiring-pipeline/hiring-pipeline/functions/loadcsv"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/function"
+)
+
+// Functions lists every deployed function; Terraform deploys one per entry
+// and the local stack mounts them all.
+var Functions = []function.Definition{
+	loadcsv.Definition,
+}
+
+func init() {
+	for _, d := range Functions {
+		function.Register(d)
+	}
+}

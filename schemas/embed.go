@@ -1,10 +1,12 @@
-// Package schemas holds the data dictionary: one BigQuery JSON schema file per
-// table, embedded so that Go code and Terraform read the same bytes.
+// Package schemas holds the data dictionary, one BigQuery JSON schema file
+// per table, and in system/ the schemas of the pipeline's own tables, all
+// embedded so that Go code and Terraform read the same bytes.
 package schemas
 
 import "embed"
 
-// FS holds every <table>.json schema file of this folder.
+// FS holds every <table>.json schema file of the dictionary at its root,
+// and the system schemas under system/.
 //
-//go:embed *.json
+//go:embed *.json system/*.json
 var FS embed.FS

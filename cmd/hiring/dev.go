@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	hiringpipeline "github.com/hiring-pipeline/hiring-pipeline"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/gen"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/stack"
 )
@@ -24,7 +24,7 @@ type devCmd struct {
 	DataDir     string `help:"Keep the emulators' state in this folder between runs; default: in memory." type:"path" placeholder:"DIR"`
 	Project     string `help:"Local project id." default:"hiring-local"`
 	Dataset     string `help:"BigQuery dataset." default:"hiring"`
-	Demo        bool   `help:"Generate demo data (see hiring gen) and upload it to the landing bucket."`
+	Demo        bool   `help:"Generate demo data (see hiring gen) and load it through the landing bucket, as hiring load does."`
 	DemoRows    int64  `help:"hired_employees rows of the demo data." default:"10000" placeholder:"N"`
 	JSON        bool   `name:"json" help:"Print the stack's configuration as one JSON document instead of text."`
 }
@@ -46,6 +46,7 @@ func (c *devCmd) Run(ctx context.Context, con *console) error {
 		Project:     c.Project,
 		Dataset:     c.Dataset,
 		Logger:      con.Logger,
+		Functions:   hiringpipeline.Functions,
 	})
 	if err != nil {
 		return withHint(err, "another program may use the port; choose others with --port and --storage-port")
@@ -58,13 +59,11 @@ func (c *devCmd) Run(ctx context.Context, con *console) error {
 		}
 	}()
 	cfg := st.Config()
-	var demo *gen.Summary
+	var demo []loadResult
 	if c.Demo {
-		s, err := c.uploadDemo(ctx, st, con)
-		if err != nil {
+		if demo, err = c.loadDemo(ctx, st, con); err != nil {
 			return err
 		}
-		demo = &s
 	}
 	if c.JSON {
 		if err := json.NewEncoder(con.Stdout).Encode(cfg); err != nil {
@@ -82,48 +81,31 @@ func (c *devCmd) Run(ctx context.Context, con *console) error {
 	}
 }
 
-// uploadDemo generates the demo files and uploads them to the landing bucket.
-func (c *devCmd) uploadDemo(ctx context.Context, st *stack.Stack, con *console) (gen.Summary, error) {
+// loadDemo generates the demo files and loads them through the landing
+// bucket, as hiring load does.
+func (c *devCmd) loadDemo(ctx context.Context, st *stack.Stack, con *console) ([]loadResult, error) {
 	dir, err := os.MkdirTemp("", "hiring-demo-")
 	if err != nil {
-		return gen.Summary{}, err
+		return nil, err
 	}
 	defer os.RemoveAll(dir)
 	s, err := gen.Write(ctx, gen.Options{Dir: dir, Rows: c.DemoRows, Departments: 12, Jobs: 183, InvalidRatio: 0.05, Seed: 1})
 	if err != nil {
-		return gen.Summary{}, fmt.Errorf("demo data: %w", err)
+		return nil, fmt.Errorf("demo data: %w", err)
 	}
-	client, err := st.Storage(ctx)
-	if err != nil {
-		return gen.Summary{}, err
-	}
-	defer client.Close()
-	bucket := client.Bucket(st.Config().Buckets.Landing)
+	var files []string
 	for _, f := range s.Files {
-		name := filepath.Base(f.Path)
-		if err := upload(ctx, bucket.Object(name).NewWriter(ctx), f.Path); err != nil {
-			return gen.Summary{}, fmt.Errorf("demo data: upload %s: %w", name, err)
-		}
-		fmt.Fprintf(con.Stderr, "hiring dev: uploaded gs://%s/%s\n", st.Config().Buckets.Landing, name)
+		files = append(files, f.Path)
 	}
-	return s, nil
-}
-
-func upload(ctx context.Context, w io.WriteCloser, path string) error {
-	f, err := os.Open(path)
+	results, err := loadFiles(ctx, st.Config(), files, 10*time.Minute, con.Stderr)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("demo data: %w", err)
 	}
-	defer f.Close()
-	if _, err := io.Copy(w, f); err != nil {
-		_ = w.Close()
-		return err
-	}
-	return w.Close()
+	return results, nil
 }
 
 // printStack tells a person where everything is.
-func printStack(w io.Writer, cfg stack.Config, dataDir string, demo *gen.Summary) error {
+func printStack(w io.Writer, cfg stack.Config, dataDir string, demo []loadResult) error {
 	state := "in memory (gone when it stops; keep it with --data-dir)"
 	if dataDir != "" {
 		state = "kept in " + dataDir
@@ -140,11 +122,10 @@ func printStack(w io.Writer, cfg stack.Config, dataDir string, demo *gen.Summary
 		return err
 	}
 	if demo != nil {
-		fmt.Fprintf(&b, "\nDemo data uploaded to gs://%s/:", cfg.Buckets.Landing)
-		for _, f := range demo.Files {
-			fmt.Fprintf(&b, " %s (%d rows, %d invalid)", filepath.Base(f.Path), f.Rows, f.Invalid)
+		fmt.Fprintf(&b, "\nDemo data loaded through gs://%s/:\n", cfg.Buckets.Landing)
+		if err := printLoads(&b, demo); err != nil {
+			return err
 		}
-		b.WriteString("\n")
 	}
 	b.WriteString("\nPoint a client or hiring-pipeline's code at it:\n")
 	keys := make([]string, 0, len(cfg.Env))

@@ -6,6 +6,7 @@ package clients
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"cloud.google.com/go/bigquery"
 	"cloud.google.com/go/storage"
@@ -30,10 +31,20 @@ func BigQuery(ctx context.Context, cfg config.Google) (*bigquery.Client, error) 
 	return c, nil
 }
 
-// Storage returns a Cloud Storage client. The client itself honours
-// STORAGE_EMULATOR_HOST (host:port of an emulator, no credentials).
-func Storage(ctx context.Context) (*storage.Client, error) {
-	c, err := storage.NewClient(ctx)
+// Storage returns a Cloud Storage client. With emulatorHost (host:port, the
+// value of STORAGE_EMULATOR_HOST) it talks to that emulator without
+// credentials; otherwise to Google, or to whatever STORAGE_EMULATOR_HOST
+// says in the process environment, which the client honours itself.
+func Storage(ctx context.Context, emulatorHost string) (*storage.Client, error) {
+	var opts []option.ClientOption
+	if emulatorHost != "" {
+		endpoint := emulatorHost
+		if !strings.Contains(endpoint, "://") {
+			endpoint = "http://" + endpoint
+		}
+		opts = append(opts, option.WithEndpoint(strings.TrimSuffix(endpoint, "/")+"/storage/v1/"), option.WithoutAuthentication())
+	}
+	c, err := storage.NewClient(ctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("storage.NewClient: %w", err)
 	}

@@ -56,3 +56,13 @@ func Load[T any](ctx context.Context, lookup envconfig.Lookuper) (T, error) {
 
 // FromMap returns a lookuper over m, for tests and for the local stack.
 func FromMap(m map[string]string) envconfig.Lookuper { return envconfig.MapLookuper(m) }
+
+// StorageEmulatorHost returns STORAGE_EMULATOR_HOST as lookup finds it
+// (without the prefix): the host:port of a Cloud Storage emulator, or "".
+func StorageEmulatorHost(lookup envconfig.Lookuper) string {
+	if lookup == nil {
+		lookup = envconfig.OsLookuper()
+	}
+	v, _ := lookup.Lookup("STORAGE_EMULATOR_HOST")
+	return v
+}

@@ -23,6 +23,8 @@ type Config struct {
 	BigQueryEndpoint string `json:"bigquery_endpoint"`
 	// StorageEmulatorHost is the host:port for STORAGE_EMULATOR_HOST.
 	StorageEmulatorHost string `json:"storage_emulator_host"`
+	// Functions maps each mounted function to its URL.
+	Functions map[string]string `json:"functions"`
 	// Env holds the environment variables that point hiring-pipeline's code
 	// (or any Google client) at the stack.
 	Env map[string]string `json:"env"`
@@ -36,6 +38,7 @@ func newConfig(opts Options, url, storageHost string) Config {
 		Location:            "US",
 		BigQueryEndpoint:    url + "/bigquery/v2/",
 		StorageEmulatorHost: storageHost,
+		Functions:           map[string]string{},
 	}
 	c.Buckets.Landing = opts.Project + "-landing"
 	c.Buckets.Staging = opts.Project + "-staging"

@@ -22,6 +22,7 @@ import (
 	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
 	bqemu "github.com/hiring-pipeline/hiring-pipeline/internal/emulator/bigquery"
 	gcsemu "github.com/hiring-pipeline/hiring-pipeline/internal/emulator/gcs"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/function"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/warehouse"
 )
 
@@ -43,15 +44,21 @@ type Options struct {
 	Project, Dataset string
 	// Logger receives the stack's logs. Default: discard.
 	Logger *slog.Logger
+	// Functions are built from the stack's configuration and mounted at
+	// /<name>/; CloudEvent functions receive the events of their trigger
+	// bucket through the Eventarc bridge.
+	Functions []function.Definition
 }
 
 // Stack is a running local system.
 type Stack struct {
-	cfg    Config
-	bq     *bqemu.Server
-	gcs    *gcsemu.Server
-	server *http.Server
-	done   chan error
+	cfg       Config
+	bq        *bqemu.Server
+	gcs       *gcsemu.Server
+	gcsClient *storage.Client
+	mux       *http.ServeMux
+	server    *http.Server
+	done      chan error
 }
 
 // Start starts the emulators, provisions buckets, dataset and tables, and
@@ -73,13 +80,16 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		bqPath = filepath.Join(opts.DataDir, "bigquery.duckdb")
 		gcsDir = filepath.Join(opts.DataDir, "storage")
 	}
-	s.bq, err = bqemu.New(ctx, bqemu.Options{Path: bqPath, Logger: opts.Logger})
-	if err != nil {
-		return nil, fmt.Errorf("stack: %w", err)
-	}
 	s.gcs, err = gcsemu.Start(ctx, gcsemu.Options{Host: opts.Host, Port: opts.StoragePort, Dir: gcsDir, Project: opts.Project, Logger: opts.Logger})
 	if err != nil {
 		return nil, fmt.Errorf("stack: storage emulator: %w", err)
+	}
+	if s.gcsClient, err = s.gcs.Client(ctx); err != nil {
+		return nil, fmt.Errorf("stack: storage client: %w", err)
+	}
+	s.bq, err = bqemu.New(ctx, bqemu.Options{Path: bqPath, Logger: opts.Logger, Storage: s.gcsClient})
+	if err != nil {
+		return nil, fmt.Errorf("stack: %w", err)
 	}
 	l, err := net.Listen("tcp", net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port)))
 	if err != nil {
@@ -87,6 +97,9 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}
 	base := "http://" + l.Addr().String()
 	s.cfg = newConfig(opts, base, s.gcs.Host())
+	for _, d := range opts.Functions {
+		s.cfg.Functions[d.Name] = base + "/" + d.Name + "/"
+	}
 	s.server = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		err := s.server.Serve(l)
@@ -98,7 +111,44 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if err := s.provision(ctx); err != nil {
 		return nil, fmt.Errorf("stack: %w", err)
 	}
+	for _, d := range opts.Functions {
+		if err := s.mount(ctx, d, opts.Logger); err != nil {
+			return nil, fmt.Errorf("stack: function %s: %w", d.Name, err)
+		}
+	}
 	return s, nil
+}
+
+// mount builds a function with the stack's configuration and serves it at
+// /<name>/.
+func (s *Stack) mount(ctx context.Context, d function.Definition, logger *slog.Logger) error {
+	lookup := config.FromMap(s.cfg.Env)
+	logger = logger.With("function", d.Name)
+	path := "/" + d.Name + "/"
+	switch {
+	case d.Event != nil:
+		h, err := d.Event(ctx, lookup, logger)
+		if err != nil {
+			return err
+		}
+		bucket, ok := map[string]string{"landing": s.cfg.Buckets.Landing, "staging": s.cfg.Buckets.Staging, "backups": s.cfg.Buckets.Backups}[d.TriggerBucket]
+		if !ok {
+			return fmt.Errorf("unknown trigger bucket %q", d.TriggerBucket)
+		}
+		s.mux.Handle(path, function.EventHTTP(h, logger))
+		if err := s.gcs.Forward(bucket, s.cfg.Functions[d.Name]); err != nil {
+			return err
+		}
+	case d.HTTP != nil:
+		h, err := d.HTTP(ctx, lookup, logger)
+		if err != nil {
+			return err
+		}
+		s.mux.Handle(path, http.StripPrefix("/"+d.Name, h))
+	default:
+		return errors.New("neither an HTTP nor a CloudEvent function")
+	}
+	return nil
 }
 
 func withDefaults(opts Options) Options {
@@ -139,6 +189,7 @@ func (s *Stack) provision(ctx context.Context) error {
 
 func (s *Stack) routes() http.Handler {
 	mux := http.NewServeMux()
+	s.mux = mux
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -176,6 +227,11 @@ func (s *Stack) Close(ctx context.Context) error {
 	if s.bq != nil {
 		if err := s.bq.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("bigquery emulator: %w", err))
+		}
+	}
+	if s.gcsClient != nil {
+		if err := s.gcsClient.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("storage client: %w", err))
 		}
 	}
 	return errors.Join(errs...)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/hiring-pipeline/hiring-pipeline/internal/config"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/stack"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/warehouse"
 )
 
 func start(t *testing.T, opts stack.Options) *stack.Stack {
@@ -93,12 +95,32 @@ func TestStack_ClientFromDevConfig(t *testing.T) {
 	defer client.Close()
 
 	for _, table := range dictionary.Default().Tables() {
-		md, err := client.Dataset(cfg.Dataset).Table(table.Name).Metadata(ctx)
+		raw, err := client.Dataset(cfg.Dataset).Table(warehouse.RawTable(table.Name)).Metadata(ctx)
 		if err != nil {
-			t.Fatalf("table %s was not provisioned: %v", table.Name, err)
+			t.Fatalf("raw table of %s was not provisioned: %v", table.Name, err)
 		}
-		if diff := cmp.Diff(table.BigQuerySchema(), md.Schema); diff != "" {
-			t.Errorf("schema of %s (-dictionary +provisioned):\n%s", table.Name, diff)
+		if diff := cmp.Diff(warehouse.RawSchema(table), raw.Schema); diff != "" {
+			t.Errorf("schema of %s (-dictionary +provisioned):\n%s", raw.Name, diff)
+		}
+		view, err := client.Dataset(cfg.Dataset).Table(table.Name).Metadata(ctx)
+		if err != nil {
+			t.Fatalf("view %s was not provisioned: %v", table.Name, err)
+		}
+		var cols []string
+		for _, f := range view.Schema {
+			cols = append(cols, f.Name)
+		}
+		if view.Type != bigquery.ViewTable || !slices.Equal(cols, table.ColumnNames()) {
+			t.Errorf("view %s: type %s, columns %v, want a view of %v", table.Name, view.Type, cols, table.ColumnNames())
+		}
+	}
+	for _, name := range []string{warehouse.RejectedRows, warehouse.IngestLog} {
+		md, err := client.Dataset(cfg.Dataset).Table(name).Metadata(ctx)
+		if err != nil {
+			t.Fatalf("%s was not provisioned: %v", name, err)
+		}
+		if diff := cmp.Diff(warehouse.SystemSchema(name), md.Schema); diff != "" {
+			t.Errorf("schema of %s (-schemas/system +provisioned):\n%s", name, diff)
 		}
 	}
 
@@ -171,7 +193,7 @@ func TestStack_DataDir(t *testing.T) {
 	if err != nil {
 		t.Fatalf("NewClient: %v", err)
 	}
-	job, err := client.Query("INSERT " + cfg.Dataset + ".departments (id, department) VALUES (1, 'Sales')").Run(ctx)
+	job, err := client.Query("INSERT " + cfg.Dataset + ".departments_raw (id, department, _ingestion_id, _ingested_at, _ordinal) VALUES (1, 'Sales', 'test', CURRENT_TIMESTAMP(), 1)").Run(ctx)
 	if err != nil {
 		t.Fatalf("insert: %v", err)
 	}
@@ -202,12 +224,16 @@ func TestStack_DataDir(t *testing.T) {
 		t.Fatalf("NewClient: %v", err)
 	}
 	defer client.Close()
-	md, err := client.Dataset(cfg.Dataset).Table("departments").Metadata(ctx)
+	it, err := client.Query("SELECT id, department FROM " + cfg.Dataset + ".departments").Read(ctx)
 	if err != nil {
-		t.Fatalf("Metadata after restart: %v", err)
+		t.Fatalf("query the view after restart: %v", err)
 	}
-	if md.NumRows != 1 {
-		t.Errorf("departments has %d rows after restart, want 1", md.NumRows)
+	var row []bigquery.Value
+	if err := it.Next(&row); err != nil {
+		t.Fatalf("no row after restart: %v", err)
+	}
+	if diff := cmp.Diff([]bigquery.Value{int64(1), "Sales"}, row); diff != "" {
+		t.Errorf("row after restart (-want +got):\n%s", diff)
 	}
 	sc, err = second.Storage(ctx)
 	if err != nil {

@@ -1,0 +1,237 @@
+package ingest
+
+import (
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"cloud.google.com/go/bigquery"
+	"cloud.google.com/go/storage"
+	"google.golang.org/api/googleapi"
+
+	"github.com/hiring-pipeline/hiring-pipeline/internal/avro"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/warehouse"
+)
+
+// staged counts a file's rows and locates its staged Avro files.
+type staged struct {
+	read, valid, rejected int64
+	byRule                map[dictionary.Rule]int64
+	validURI, rejectsURI  string
+}
+
+// stageChunk bounds the memory of each staging upload.
+const stageChunk = 8 << 20
+
+// stage reads the object, validates every record, and writes valid rows to
+// one Avro file and rejects to another in the staging bucket. Memory does not
+// grow with the file: the object is streamed, rows are written in blocks and
+// uploads are chunked. A staging file that already exists (an earlier or a
+// concurrent delivery wrote it from the same generation) is kept.
+func (l *Loader) stage(ctx context.Context, o Object, t *dictionary.Table, gzipped bool, log *slog.Logger) (*staged, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	r, err := l.gcs.Bucket(o.Bucket).Object(o.Name).Generation(o.Generation).ReadCompressed(true).NewReader(ctx)
+	if errors.Is(err, storage.ErrObjectNotExist) {
+		return nil, permanent(err, "generation %d of %s no longer exists", o.Generation, o.URI())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", o.URI(), err)
+	}
+	defer r.Close()
+	var src io.Reader = &objectSource{r: r}
+	if gzipped || r.Attrs.ContentEncoding == "gzip" {
+		gz, err := gzip.NewReader(src)
+		var oe *objectReadError
+		if errors.As(err, &oe) {
+			return nil, fmt.Errorf("read %s: %w", o.URI(), err)
+		}
+		if err != nil {
+			return nil, permanent(err, "malformed gzip")
+		}
+		defer gz.Close()
+		src = &gzipSource{r: gz}
+	}
+
+	ingestedAt := o.Created
+	if ingestedAt.IsZero() {
+		ingestedAt = time.Now()
+	}
+	st := &staged{byRule: map[dictionary.Rule]int64{}}
+	validOut := &stagingFile{l: l, name: stagingName("valid", t.Name, o.IngestionID()), schema: warehouse.RawSchema(t), seed: o.IngestionID()}
+	rejectOut := &stagingFile{l: l, name: stagingName("rejects", t.Name, o.IngestionID()), schema: warehouse.SystemSchema(warehouse.RejectedRows), seed: o.IngestionID()}
+	rejectedAt := time.Now()
+	logged := 0
+	reader := t.NewReader(src)
+	values := make([]any, 0, len(t.Fields)+3)
+	for {
+		rec, err := reader.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			var ge *gzipError
+			if errors.As(err, &ge) {
+				return nil, permanent(ge.err, "malformed gzip after %d records", st.read)
+			}
+			return nil, fmt.Errorf("read %s: %w", o.URI(), err)
+		}
+		st.read++
+		if rec.Err == nil {
+			values = append(values[:0], rec.Row.Values...)
+			values = append(values, o.IngestionID(), ingestedAt, rec.Line)
+			if err := validOut.write(ctx, values); err != nil {
+				return nil, err
+			}
+			st.valid++
+			continue
+		}
+		st.rejected++
+		st.byRule[rec.Err.Errors[0].Rule]++
+		if err := rejectOut.write(ctx, rejectValues(rec, t.Name, o, rejectedAt)); err != nil {
+			return nil, err
+		}
+		if logged < l.rejectLogLimit {
+			logged++
+			log.Warn("row rejected", "line", rec.Line, "errors", rec.Err.Errors, "raw", preview(rec.Raw))
+		}
+	}
+	if st.rejected > int64(logged) {
+		log.Warn(fmt.Sprintf("%d more rejected rows not logged one by one; rejected_rows has them all", st.rejected-int64(logged)),
+			"rejected", st.rejected, "rejected_by_rule", st.byRule)
+	}
+	var err2 error
+	if st.validURI, err2 = validOut.close(); err2 != nil {
+		return nil, err2
+	}
+	if st.rejectsURI, err2 = rejectOut.close(); err2 != nil {
+		return nil, err2
+	}
+	return st, nil
+}
+
+// rejectValues returns the rejected_rows row of an invalid record.
+func rejectValues(rec dictionary.Record, table string, o Object, at time.Time) []any {
+	first := rec.Err.Errors[0]
+	errs, _ := json.Marshal(rec.Err.Errors)
+	var field any
+	if first.Field != "" {
+		field = first.Field
+	}
+	var rawBytes any
+	raw := string(rec.Raw)
+	if !utf8.ValidString(raw) {
+		rawBytes = append([]byte(nil), rec.Raw...)
+		raw = strings.ToValidUTF8(raw, "\uFFFD")
+	}
+	return []any{at, o.IngestionID(), table, o.URI(), o.Generation, rec.Line, raw, rawBytes,
+		string(first.Rule), field, first.Message, int64(len(rec.Err.Errors)), string(errs)}
+}
+
+// preview shortens a raw record for a log line.
+func preview(raw []byte) string {
+	const max = 256
+	s := strings.ToValidUTF8(string(raw), "\uFFFD")
+	if len(s) > max {
+		cut := max
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + fmt.Sprintf("... (%d bytes)", len(raw))
+	}
+	return s
+}
+
+// stagingFile is an Avro file written to the staging bucket on its first
+// row.
+type stagingFile struct {
+	l      *Loader
+	name   string
+	schema bigquery.Schema
+	seed   string
+
+	w   *storage.Writer
+	avr *avro.Writer
+}
+
+func (f *stagingFile) write(ctx context.Context, values []any) error {
+	if f.w == nil {
+		f.w = f.l.gcs.Bucket(f.l.staging).Object(f.name).If(storage.Conditions{DoesNotExist: true}).NewWriter(ctx)
+		f.w.ChunkSize = stageChunk
+		f.w.ContentType = "application/avro"
+		var err error
+		if f.avr, err = avro.NewWriter(f.w, "row", f.schema, f.l.codec, f.seed); err != nil {
+			return err
+		}
+	}
+	if err := f.avr.Write(values); err != nil {
+		return fmt.Errorf("stage gs://%s/%s: %w", f.l.staging, f.name, err)
+	}
+	return nil
+}
+
+// close finishes the upload and returns the file's URI, or "" when no row
+// was written.
+func (f *stagingFile) close() (string, error) {
+	if f.w == nil {
+		return "", nil
+	}
+	uri := "gs://" + f.l.staging + "/" + f.name
+	err := f.avr.Close()
+	if err == nil {
+		err = f.w.Close()
+	}
+	f.w = nil
+	var ge *googleapi.Error
+	if errors.As(err, &ge) && ge.Code == http.StatusPreconditionFailed {
+		return uri, nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("stage %s: %w", uri, err)
+	}
+	return uri, nil
+}
+
+// objectSource marks read errors of the object, which are transient, so
+// that gzipSource can tell them from its own.
+type objectSource struct{ r io.Reader }
+
+type objectReadError struct{ err error }
+
+func (e *objectReadError) Error() string { return e.err.Error() }
+func (e *objectReadError) Unwrap() error { return e.err }
+
+func (o *objectSource) Read(p []byte) (int, error) {
+	n, err := o.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return n, &objectReadError{err: err}
+	}
+	return n, err
+}
+
+// gzipSource marks the errors of the gzip layer, which are permanent (a
+// corrupt or truncated file).
+type gzipSource struct{ r io.Reader }
+
+type gzipError struct{ err error }
+
+func (e *gzipError) Error() string { return "gzip: " + e.err.Error() }
+func (e *gzipError) Unwrap() error { return e.err }
+
+func (g *gzipSource) Read(p []byte) (int, error) {
+	n, err := g.r.Read(p)
+	var oe *objectReadError
+	if err != nil && !errors.Is(err, io.EOF) && !errors.As(err, &oe) {
+		return n, &gzipError{err: err}
+	}
+	return n, err
+}

@@ -1,0 +1,143 @@
+package warehouse
+
+import (
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"strings"
+	"sync"
+
+	"cloud.google.com/go/bigquery"
+
+	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
+	"github.com/hiring-pipeline/hiring-pipeline/schemas"
+)
+
+// The dataset holds, per dictionary table T:
+//
+//   - T_raw, append-only: T's columns, then the ingestion columns of
+//     schemas/system/ingestion_columns.json. Loads and API inserts only ever
+//     append to it.
+//   - T, a view that keeps the latest ingested row per key (the table's first
+//     column): what readers (metrics, backups, analysts) query.
+//
+// and the system tables rejected_rows and ingest_log.
+const (
+	RejectedRows = "rejected_rows"
+	IngestLog    = "ingest_log"
+)
+
+// The ingestion columns of every raw table.
+const (
+	ColIngestionID = "_ingestion_id"
+	ColIngestedAt  = "_ingested_at"
+	ColOrdinal     = "_ordinal"
+)
+
+// RawTable returns the name of the append-only table behind a dictionary
+// table.
+func RawTable(table string) string { return table + "_raw" }
+
+// systemSchema reads schemas/system/<name>.json.
+func systemSchema(name string) (bigquery.Schema, error) {
+	data, err := fs.ReadFile(schemas.FS, "system/"+name+".json")
+	if err != nil {
+		return nil, err
+	}
+	s, err := bigquery.SchemaFromJSON(data)
+	if err != nil {
+		return nil, fmt.Errorf("schemas/system/%s.json: %w", name, err)
+	}
+	return s, nil
+}
+
+var systemSchemas = sync.OnceValues(func() (map[string]bigquery.Schema, error) {
+	out := map[string]bigquery.Schema{}
+	for _, name := range []string{"ingestion_columns", RejectedRows, IngestLog} {
+		s, err := systemSchema(name)
+		if err != nil {
+			return nil, err
+		}
+		out[name] = s
+	}
+	return out, nil
+})
+
+// SystemSchema returns the schema of rejected_rows, ingest_log or the
+// ingestion columns, as embedded from schemas/system. The embedded files are
+// checked by this package's tests, so an error here means a broken build.
+func SystemSchema(name string) bigquery.Schema {
+	all, err := systemSchemas()
+	if err != nil {
+		panic(fmt.Sprintf("embedded system schemas are invalid: %v", err))
+	}
+	s, ok := all[name]
+	if !ok {
+		panic(fmt.Sprintf("no system schema %q", name))
+	}
+	return copySchema(s)
+}
+
+func copySchema(s bigquery.Schema) bigquery.Schema {
+	out := make(bigquery.Schema, len(s))
+	for i, f := range s {
+		c := *f
+		out[i] = &c
+	}
+	return out
+}
+
+// Layout is how a table is partitioned and clustered, from
+// schemas/system/table_layout.json (BigQuery's REST field names).
+type Layout struct {
+	TimePartitioning *struct {
+		Type  string `json:"type"`
+		Field string `json:"field"`
+	} `json:"timePartitioning"`
+	Clustering *struct {
+		Fields []string `json:"fields"`
+	} `json:"clustering"`
+}
+
+var layouts = sync.OnceValues(func() (map[string]Layout, error) {
+	data, err := fs.ReadFile(schemas.FS, "system/table_layout.json")
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]Layout
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("schemas/system/table_layout.json: %w", err)
+	}
+	return m, nil
+})
+
+// TableMetadata returns the metadata that creates a table of the dataset:
+// its schema, description, and partitioning and clustering from the layout.
+func TableMetadata(table string, schema bigquery.Schema, description string) (*bigquery.TableMetadata, error) {
+	all, err := layouts()
+	if err != nil {
+		return nil, err
+	}
+	md := &bigquery.TableMetadata{Schema: schema, Description: description}
+	l := all[table]
+	if p := l.TimePartitioning; p != nil {
+		md.TimePartitioning = &bigquery.TimePartitioning{Type: bigquery.TimePartitioningType(p.Type), Field: p.Field}
+	}
+	if c := l.Clustering; c != nil {
+		md.Clustering = &bigquery.Clustering{Fields: c.Fields}
+	}
+	return md, nil
+}
+
+// RawSchema returns the schema of a raw table: the dictionary table's
+// columns, then the ingestion columns.
+func RawSchema(t *dictionary.Table) bigquery.Schema {
+	return append(t.BigQuerySchema(), SystemSchema("ingestion_columns")...)
+}
+
+// ViewQuery returns the GoogleSQL of a table's reader view: per key, the row
+// ingested last (ties broken by ingestion id, then position in the source).
+func ViewQuery(dataset string, t *dictionary.Table) string {
+	return fmt.Sprintf("SELECT %s\nFROM `%s.%s`\nWHERE TRUE\nQUALIFY ROW_NUMBER() OVER (PARTITION BY %s ORDER BY %s DESC, %s DESC, %s DESC) = 1",
+		strings.Join(t.ColumnNames(), ", "), dataset, RawTable(t.Name), t.Key().Name, ColIngestedAt, ColIngestionID, ColOrdinal)
+}
