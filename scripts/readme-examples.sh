@@ -28,8 +28,9 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 
-# Every curl command in the README's sh blocks, joined with its continuation
-# lines.
+# Every curl and `go run ./cmd/hiring load` command in the README's sh
+# blocks, joined with its continuation lines; the latter run with the built
+# binary.
 commands=()
 cmd=""
 inblock=0
@@ -37,7 +38,7 @@ while IFS= read -r line; do
   if [[ $line == '```sh'* ]]; then inblock=1; continue; fi
   if [[ $line == '```'* ]]; then inblock=0; continue; fi
   ((inblock)) || continue
-  if [[ -n $cmd || $line == curl\ * ]]; then
+  if [[ -n $cmd || $line == curl\ * || $line == "go run ./cmd/hiring load "* ]]; then
     if [[ $line == *\\ ]]; then
       cmd+="${line%\\} "
     else
@@ -53,7 +54,12 @@ if [[ ${#commands[@]} -eq 0 ]]; then
 fi
 for cmd in "${commands[@]}"; do
   echo "+ $cmd"
-  out="$(bash -c "$cmd --fail-with-body")" || { echo "example failed: $cmd" >&2; echo "$out" >&2; exit 1; }
+  if [[ $cmd == curl\ * ]]; then
+    cmd="$cmd --fail-with-body"
+  else
+    cmd="${cmd/go run .\/cmd\/hiring/$hiring}"
+  fi
+  out="$(cd "$root" && bash -c "$cmd")" || { echo "example failed: $cmd" >&2; echo "$out" >&2; exit 1; }
   if [[ -z "$out" || "$out" == *'"error"'* ]]; then
     echo "example answered with an error or nothing: $cmd" >&2
     echo "$out" >&2

@@ -30,6 +30,7 @@ var Definition = function.Definition{
 	Name:          "load-csv",
 	EntryPoint:    "LoadCSV",
 	TriggerBucket: "landing",
+	Config:        ingest.Config{},
 	Event:         New,
 }
 

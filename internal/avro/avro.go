@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sync/atomic"
 	"time"
 
 	"cloud.google.com/go/bigquery"
@@ -61,13 +62,21 @@ func Schema(name string, s bigquery.Schema) (string, error) {
 // batchRows is the number of rows per Avro block.
 const batchRows = 4096
 
-// Writer writes rows to an Avro object container file. It is not safe for
-// concurrent use.
+// Writer writes rows to an Avro object container file. Encoding and writing
+// happen on a goroutine of their own, one block behind the rows being added,
+// so that the caller's work (reading, validating) overlaps them; memory is
+// bounded by two blocks. A Writer is not safe for concurrent use.
 type Writer struct {
 	ocf    *goavro.OCFWriter
 	fields []column
-	batch  []any
 	rows   int64
+
+	cur  []any        // the block being filled, of reused records
+	n    int          // rows in cur
+	free chan []any   // blocks ready to be filled
+	full chan []any   // blocks to encode
+	done chan error   // the encoder's result, once full is closed
+	err  atomic.Value // the encoder's first error
 }
 
 type column struct {
@@ -102,16 +111,45 @@ func NewWriter(w io.Writer, name string, schema bigquery.Schema, codec, seed str
 		}
 		cols[i] = c
 	}
-	return &Writer{ocf: ocf, fields: cols, batch: make([]any, 0, batchRows)}, nil
+	aw := &Writer{ocf: ocf, fields: cols, free: make(chan []any, 2), full: make(chan []any, 1), done: make(chan error, 1)}
+	aw.free <- make([]any, batchRows)
+	aw.free <- make([]any, batchRows)
+	go aw.encode()
+	return aw, nil
+}
+
+// encode writes the blocks it receives until full is closed.
+func (w *Writer) encode() {
+	var err error
+	for block := range w.full {
+		if err == nil {
+			if err = w.ocf.Append(block); err != nil {
+				w.err.Store(err)
+			}
+		}
+		w.free <- block[:cap(block)]
+	}
+	w.done <- err
 }
 
 // Write adds a row: one value per column in schema order, as int64, float64,
-// bool, string, []byte or time.Time, or nil for NULL in a NULLABLE column.
+// bool, string, []byte or time.Time, or nil for NULL in a NULLABLE column. It
+// returns the error of an earlier block, if any.
 func (w *Writer) Write(values []any) error {
+	if err, ok := w.err.Load().(error); ok {
+		return fmt.Errorf("avro.Writer: %w", err)
+	}
 	if len(values) != len(w.fields) {
 		return fmt.Errorf("avro.Writer: %d values for %d columns", len(values), len(w.fields))
 	}
-	rec := make(map[string]any, len(values))
+	if w.cur == nil {
+		w.cur = <-w.free
+	}
+	rec, _ := w.cur[w.n].(map[string]any)
+	if rec == nil {
+		rec = make(map[string]any, len(values))
+		w.cur[w.n] = rec
+	}
 	for i, c := range w.fields {
 		v := values[i]
 		if t, ok := v.(time.Time); ok {
@@ -122,29 +160,33 @@ func (w *Writer) Write(values []any) error {
 		}
 		rec[c.name] = v
 	}
-	w.batch = append(w.batch, rec)
+	w.n++
 	w.rows++
-	if len(w.batch) == batchRows {
-		return w.flush()
+	if w.n == batchRows {
+		w.flush()
 	}
 	return nil
 }
 
-func (w *Writer) flush() error {
-	if len(w.batch) == 0 {
-		return nil
+// flush hands the current block to the encoder.
+func (w *Writer) flush() {
+	if w.n == 0 {
+		return
 	}
-	if err := w.ocf.Append(w.batch); err != nil {
-		return fmt.Errorf("avro.Writer: %w", err)
-	}
-	clear(w.batch)
-	w.batch = w.batch[:0]
-	return nil
+	w.full <- w.cur[:w.n]
+	w.cur, w.n = nil, 0
 }
 
 // Rows returns how many rows were written.
 func (w *Writer) Rows() int64 { return w.rows }
 
-// Close writes the rows not yet written. It does not close the underlying
-// writer.
-func (w *Writer) Close() error { return w.flush() }
+// Close encodes the rows not yet encoded and waits for the encoder. It does
+// not close the underlying writer. The Writer must not be used after.
+func (w *Writer) Close() error {
+	w.flush()
+	close(w.full)
+	if err := <-w.done; err != nil {
+		return fmt.Errorf("avro.Writer: %w", err)
+	}
+	return nil
+}

@@ -5,6 +5,8 @@ package config
 import (
 	"context"
 	"fmt"
+	"reflect"
+	"strings"
 
 	"github.com/sethvargo/go-envconfig"
 )
@@ -65,4 +67,25 @@ func StorageEmulatorHost(lookup envconfig.Lookuper) string {
 	}
 	v, _ := lookup.Lookup("STORAGE_EMULATOR_HOST")
 	return v
+}
+
+// Variables returns the environment variables that Load reads into a struct
+// like cfg, prefix included, in field order, through embedded structs.
+func Variables(cfg any) []string {
+	var names []string
+	var walk func(t reflect.Type)
+	walk = func(t reflect.Type) {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if f.Anonymous && f.Type.Kind() == reflect.Struct {
+				walk(f.Type)
+				continue
+			}
+			if tag := f.Tag.Get("env"); tag != "" {
+				names = append(names, Prefix+strings.TrimSpace(strings.Split(tag, ",")[0]))
+			}
+		}
+	}
+	walk(reflect.TypeOf(cfg))
+	return names
 }

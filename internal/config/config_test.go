@@ -1,11 +1,6 @@
 package config_test
 
 import (
-	"bufio"
-	"os"
-	"reflect"
-	"regexp"
-	"slices"
 	"strings"
 	"testing"
 
@@ -13,54 +8,6 @@ import (
 
 	"github.com/hiring-pipeline/hiring-pipeline/internal/config"
 )
-
-// structs lists every configuration struct the project reads.
-var structs = []any{config.Google{}, config.Buckets{}}
-
-// variables returns the environment variables the structs read, by
-// reflection over their env tags.
-func variables(t *testing.T) []string {
-	t.Helper()
-	var names []string
-	for _, s := range structs {
-		rt := reflect.TypeOf(s)
-		for i := range rt.NumField() {
-			tag := rt.Field(i).Tag.Get("env")
-			if tag == "" {
-				t.Fatalf("%s.%s has no env tag", rt.Name(), rt.Field(i).Name)
-			}
-			names = append(names, config.Prefix+strings.TrimSpace(strings.Split(tag, ",")[0]))
-		}
-	}
-	slices.Sort(names)
-	return names
-}
-
-// TestREADME_ListsEveryVariable keeps the README's table of variables and
-// the code in step.
-func TestREADME_ListsEveryVariable(t *testing.T) {
-	t.Parallel()
-	f, err := os.Open("../../README.md")
-	if err != nil {
-		t.Fatalf("README: %v", err)
-	}
-	defer f.Close()
-	row := regexp.MustCompile("^\\| `(HIRING_[A-Z_]+)` \\|")
-	var documented []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if m := row.FindStringSubmatch(sc.Text()); m != nil {
-			documented = append(documented, m[1])
-		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatalf("README: %v", err)
-	}
-	slices.Sort(documented)
-	if diff := cmp.Diff(variables(t), documented); diff != "" {
-		t.Errorf("variables read by internal/config (-) and listed in the README (+):\n%s", diff)
-	}
-}
 
 func TestLoad(t *testing.T) {
 	t.Parallel()

@@ -34,6 +34,10 @@ type Definition struct {
 	// TriggerBucket, for a CloudEvent function, is the bucket whose
 	// finalized objects trigger it: "landing", "staging" or "backups".
 	TriggerBucket string
+	// Config is a zero value of the configuration struct the function reads
+	// (see package config), so that tests can check that every variable it
+	// reads is documented and set by Terraform.
+	Config any
 	// HTTP builds an HTTP function from configuration found by lookup.
 	HTTP func(ctx context.Context, lookup envconfig.Lookuper, logger *slog.Logger) (http.Handler, error)
 	// Event builds a CloudEvent function from configuration found by lookup.

@@ -3,7 +3,6 @@ package ingest
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"maps"
 	"time"
@@ -68,38 +67,25 @@ type Result struct {
 
 // Loader loads files. It is safe for concurrent use.
 type Loader struct {
-	dict           *dictionary.Dictionary
-	bq             *bigquery.Client
-	gcs            *storage.Client
-	dataset        string
-	staging        string
-	codec          string
-	rejectLogLimit int
-	log            *slog.Logger
+	stager  *Stager
+	bq      *bigquery.Client
+	dataset string
+	log     *slog.Logger
 }
 
 // NewLoader returns a Loader that reads with gcs and loads with bq.
 func NewLoader(cfg Config, dict *dictionary.Dictionary, bq *bigquery.Client, gcs *storage.Client, logger *slog.Logger) (*Loader, error) {
-	switch {
-	case dict == nil || bq == nil || gcs == nil:
-		return nil, errors.New("ingest.NewLoader: dictionary, BigQuery and Storage clients are required")
-	case cfg.Dataset == "" || cfg.Staging == "":
-		return nil, errors.New("ingest.NewLoader: the dataset and the staging bucket are required")
-	case cfg.RejectLogLimit < 0:
-		return nil, fmt.Errorf("ingest.NewLoader: REJECT_LOG_LIMIT must not be negative, got %d", cfg.RejectLogLimit)
-	}
-	switch cfg.Codec {
-	case "null", "deflate", "snappy":
-	default:
-		return nil, fmt.Errorf("ingest.NewLoader: STAGING_CODEC %q is not one of null, deflate, snappy", cfg.Codec)
+	if bq == nil || cfg.Dataset == "" {
+		return nil, errors.New("ingest.NewLoader: the BigQuery client and the dataset are required")
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Loader{
-		dict: dict, bq: bq, gcs: gcs, dataset: cfg.Dataset, staging: cfg.Staging,
-		codec: cfg.Codec, rejectLogLimit: cfg.RejectLogLimit, log: logger,
-	}, nil
+	stager, err := NewStager(cfg, dict, gcs, logger)
+	if err != nil {
+		return nil, err
+	}
+	return &Loader{stager: stager, bq: bq, dataset: cfg.Dataset, log: logger}, nil
 }
 
 // Load processes one finalized object. It returns an error only for
@@ -111,7 +97,7 @@ func NewLoader(cfg Config, dict *dictionary.Dictionary, bq *bigquery.Client, gcs
 func (l *Loader) Load(ctx context.Context, o Object) (Result, error) {
 	res := Result{IngestionID: o.IngestionID(), Bytes: o.Size, Started: time.Now(), RejectedByRule: map[dictionary.Rule]int64{}}
 	log := l.log.With(logging.KeyIngestionID, res.IngestionID)
-	rt := route(l.dict, o)
+	rt := route(l.stager.dict, o)
 	if rt.skip != "" {
 		res.Outcome, res.Message, res.Table = Skipped, rt.skip, rt.name
 		log.Info("object skipped: "+rt.skip, "object", o.URI())
@@ -134,7 +120,7 @@ func (l *Loader) Load(ctx context.Context, o Object) (Result, error) {
 		return *done, nil
 	}
 
-	st, err := l.stage(ctx, o, table, rt.gzipped, log)
+	st, err := l.stager.stage(ctx, o, table, rt.gzipped, log)
 	if err != nil {
 		var pe *permanentError
 		if !errors.As(err, &pe) {
@@ -143,20 +129,20 @@ func (l *Loader) Load(ctx context.Context, o Object) (Result, error) {
 		res.Outcome, res.Message = Failed, pe.Error()
 		return l.finish(ctx, o, res, log)
 	}
-	res.RowsRead = st.read
-	res.RejectedByRule = st.byRule
-	if st.rejected > 0 {
-		if _, err := l.loadJob(ctx, jobID("rejects", res.IngestionID), st.rejectsURI, l.dataset, "rejected_rows"); err != nil {
+	res.RowsRead = st.RowsRead
+	res.RejectedByRule = st.RejectedByRule
+	if st.Rejected > 0 {
+		if _, err := l.loadJob(ctx, jobID("rejects", res.IngestionID), st.RejectsURI, l.dataset, warehouse.RejectedRows); err != nil {
 			return l.failed(ctx, o, res, err, log)
 		}
-		res.RowsRejected = st.rejected
+		res.RowsRejected = st.Rejected
 	}
-	if st.valid == 0 {
+	if st.Valid == 0 {
 		res.Outcome, res.Message = Rejected, "no valid row in the file"
 		return l.finish(ctx, o, res, log)
 	}
 	res.LoadJobID = jobID("load", res.IngestionID)
-	loaded, err := l.loadJob(ctx, res.LoadJobID, st.validURI, l.dataset, warehouse.RawTable(table.Name))
+	loaded, err := l.loadJob(ctx, res.LoadJobID, st.ValidURI, l.dataset, warehouse.RawTable(table.Name))
 	if err != nil {
 		return l.failed(ctx, o, res, err, log)
 	}

@@ -22,11 +22,64 @@ import (
 	"github.com/hiring-pipeline/hiring-pipeline/internal/warehouse"
 )
 
-// staged counts a file's rows and locates its staged Avro files.
-type staged struct {
-	read, valid, rejected int64
-	byRule                map[dictionary.Rule]int64
-	validURI, rejectsURI  string
+// Stager validates files and writes their rows to Avro files in the staging
+// bucket: the first half of a load, without BigQuery. It is safe for
+// concurrent use.
+type Stager struct {
+	dict           *dictionary.Dictionary
+	gcs            *storage.Client
+	bucket         string
+	codec          string
+	rejectLogLimit int
+	log            *slog.Logger
+}
+
+// NewStager returns a Stager that reads and writes with gcs, into the
+// staging bucket of cfg.
+func NewStager(cfg Config, dict *dictionary.Dictionary, gcs *storage.Client, logger *slog.Logger) (*Stager, error) {
+	switch {
+	case dict == nil || gcs == nil:
+		return nil, errors.New("ingest.NewStager: the dictionary and the Storage client are required")
+	case cfg.Staging == "":
+		return nil, errors.New("ingest.NewStager: the staging bucket is required")
+	case cfg.RejectLogLimit < 0:
+		return nil, fmt.Errorf("ingest.NewStager: REJECT_LOG_LIMIT must not be negative, got %d", cfg.RejectLogLimit)
+	}
+	switch cfg.Codec {
+	case avro.CodecNull, avro.CodecDeflate, avro.CodecSnappy:
+	default:
+		return nil, fmt.Errorf("ingest.NewStager: STAGING_CODEC %q is not one of null, deflate, snappy", cfg.Codec)
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Stager{dict: dict, gcs: gcs, bucket: cfg.Staging, codec: cfg.Codec, rejectLogLimit: cfg.RejectLogLimit, log: logger}, nil
+}
+
+// Staged counts a file's rows and locates its staged Avro files; a URI is
+// empty when the file had no such rows.
+type Staged struct {
+	Table          string                    `json:"table"`
+	RowsRead       int64                     `json:"rows_read"`
+	Valid          int64                     `json:"valid"`
+	Rejected       int64                     `json:"rejected"`
+	RejectedByRule map[dictionary.Rule]int64 `json:"rejected_by_rule"`
+	ValidURI       string                    `json:"valid_uri"`
+	RejectsURI     string                    `json:"rejects_uri"`
+}
+
+// Stage routes and stages one object, as Loader.Load does before its load
+// jobs. An object that is not loaded (see Loader.Load) is an error.
+func (s *Stager) Stage(ctx context.Context, o Object) (Staged, error) {
+	rt := route(s.dict, o)
+	if rt.skip != "" {
+		return Staged{}, fmt.Errorf("ingest.Stage: %s is not loaded: %s", o.URI(), rt.skip)
+	}
+	st, err := s.stage(ctx, o, rt.table, rt.gzipped, s.log)
+	if err != nil {
+		return Staged{}, err
+	}
+	return *st, nil
 }
 
 // stageChunk bounds the memory of each staging upload.
@@ -37,10 +90,10 @@ const stageChunk = 8 << 20
 // grow with the file: the object is streamed, rows are written in blocks and
 // uploads are chunked. A staging file that already exists (an earlier or a
 // concurrent delivery wrote it from the same generation) is kept.
-func (l *Loader) stage(ctx context.Context, o Object, t *dictionary.Table, gzipped bool, log *slog.Logger) (*staged, error) {
+func (s *Stager) stage(ctx context.Context, o Object, t *dictionary.Table, gzipped bool, log *slog.Logger) (*Staged, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	r, err := l.gcs.Bucket(o.Bucket).Object(o.Name).Generation(o.Generation).ReadCompressed(true).NewReader(ctx)
+	r, err := s.gcs.Bucket(o.Bucket).Object(o.Name).Generation(o.Generation).ReadCompressed(true).NewReader(ctx)
 	if errors.Is(err, storage.ErrObjectNotExist) {
 		return nil, permanent(err, "generation %d of %s no longer exists", o.Generation, o.URI())
 	}
@@ -66,9 +119,9 @@ func (l *Loader) stage(ctx context.Context, o Object, t *dictionary.Table, gzipp
 	if ingestedAt.IsZero() {
 		ingestedAt = time.Now()
 	}
-	st := &staged{byRule: map[dictionary.Rule]int64{}}
-	validOut := &stagingFile{l: l, name: stagingName("valid", t.Name, o.IngestionID()), schema: warehouse.RawSchema(t), seed: o.IngestionID()}
-	rejectOut := &stagingFile{l: l, name: stagingName("rejects", t.Name, o.IngestionID()), schema: warehouse.SystemSchema(warehouse.RejectedRows), seed: o.IngestionID()}
+	st := &Staged{Table: t.Name, RejectedByRule: map[dictionary.Rule]int64{}}
+	validOut := &stagingFile{s: s, name: stagingName("valid", t.Name, o.IngestionID()), schema: warehouse.RawSchema(t), seed: o.IngestionID()}
+	rejectOut := &stagingFile{s: s, name: stagingName("rejects", t.Name, o.IngestionID()), schema: warehouse.SystemSchema(warehouse.RejectedRows), seed: o.IngestionID()}
 	rejectedAt := time.Now()
 	logged := 0
 	reader := t.NewReader(src)
@@ -81,39 +134,39 @@ func (l *Loader) stage(ctx context.Context, o Object, t *dictionary.Table, gzipp
 		if err != nil {
 			var ge *gzipError
 			if errors.As(err, &ge) {
-				return nil, permanent(ge.err, "malformed gzip after %d records", st.read)
+				return nil, permanent(ge.err, "malformed gzip after %d records", st.RowsRead)
 			}
 			return nil, fmt.Errorf("read %s: %w", o.URI(), err)
 		}
-		st.read++
+		st.RowsRead++
 		if rec.Err == nil {
 			values = append(values[:0], rec.Row.Values...)
 			values = append(values, o.IngestionID(), ingestedAt, rec.Line)
 			if err := validOut.write(ctx, values); err != nil {
 				return nil, err
 			}
-			st.valid++
+			st.Valid++
 			continue
 		}
-		st.rejected++
-		st.byRule[rec.Err.Errors[0].Rule]++
+		st.Rejected++
+		st.RejectedByRule[rec.Err.Errors[0].Rule]++
 		if err := rejectOut.write(ctx, rejectValues(rec, t.Name, o, rejectedAt)); err != nil {
 			return nil, err
 		}
-		if logged < l.rejectLogLimit {
+		if logged < s.rejectLogLimit {
 			logged++
 			log.Warn("row rejected", "line", rec.Line, "errors", rec.Err.Errors, "raw", preview(rec.Raw))
 		}
 	}
-	if st.rejected > int64(logged) {
-		log.Warn(fmt.Sprintf("%d more rejected rows not logged one by one; rejected_rows has them all", st.rejected-int64(logged)),
-			"rejected", st.rejected, "rejected_by_rule", st.byRule)
+	if st.Rejected > int64(logged) {
+		log.Warn(fmt.Sprintf("%d more rejected rows not logged one by one; rejected_rows has them all", st.Rejected-int64(logged)),
+			"rejected", st.Rejected, "rejected_by_rule", st.RejectedByRule)
 	}
 	var err2 error
-	if st.validURI, err2 = validOut.close(); err2 != nil {
+	if st.ValidURI, err2 = validOut.close(); err2 != nil {
 		return nil, err2
 	}
-	if st.rejectsURI, err2 = rejectOut.close(); err2 != nil {
+	if st.RejectsURI, err2 = rejectOut.close(); err2 != nil {
 		return nil, err2
 	}
 	return st, nil
@@ -154,7 +207,7 @@ func preview(raw []byte) string {
 // stagingFile is an Avro file written to the staging bucket on its first
 // row.
 type stagingFile struct {
-	l      *Loader
+	s      *Stager
 	name   string
 	schema bigquery.Schema
 	seed   string
@@ -165,16 +218,16 @@ type stagingFile struct {
 
 func (f *stagingFile) write(ctx context.Context, values []any) error {
 	if f.w == nil {
-		f.w = f.l.gcs.Bucket(f.l.staging).Object(f.name).If(storage.Conditions{DoesNotExist: true}).NewWriter(ctx)
+		f.w = f.s.gcs.Bucket(f.s.bucket).Object(f.name).If(storage.Conditions{DoesNotExist: true}).NewWriter(ctx)
 		f.w.ChunkSize = stageChunk
 		f.w.ContentType = "application/avro"
 		var err error
-		if f.avr, err = avro.NewWriter(f.w, "row", f.schema, f.l.codec, f.seed); err != nil {
+		if f.avr, err = avro.NewWriter(f.w, "row", f.schema, f.s.codec, f.seed); err != nil {
 			return err
 		}
 	}
 	if err := f.avr.Write(values); err != nil {
-		return fmt.Errorf("stage gs://%s/%s: %w", f.l.staging, f.name, err)
+		return fmt.Errorf("stage gs://%s/%s: %w", f.s.bucket, f.name, err)
 	}
 	return nil
 }
@@ -185,7 +238,7 @@ func (f *stagingFile) close() (string, error) {
 	if f.w == nil {
 		return "", nil
 	}
-	uri := "gs://" + f.l.staging + "/" + f.name
+	uri := "gs://" + f.s.bucket + "/" + f.name
 	err := f.avr.Close()
 	if err == nil {
 		err = f.w.Close()

@@ -1,0 +1,64 @@
+// Package procstat reads the memory figures of the current process from
+// Linux's /proc, for the benchmarks.
+package procstat
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// ErrUnsupported is returned where /proc is not available.
+var ErrUnsupported = errors.New("procstat: /proc/self is not available on this system")
+
+// PeakRSS returns the peak resident set size of the process (VmHWM), in
+// bytes, since it started or since the last ResetPeak.
+func PeakRSS() (int64, error) { return statusField("VmHWM") }
+
+// RSS returns the current resident set size (VmRSS), in bytes.
+func RSS() (int64, error) { return statusField("VmRSS") }
+
+// ResetPeak resets the peak resident set size to the current one, so that
+// PeakRSS measures a phase of the process.
+func ResetPeak() error {
+	f, err := os.OpenFile("/proc/self/clear_refs", os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrUnsupported, err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString("5"); err != nil {
+		return fmt.Errorf("procstat: reset peak RSS: %w", err)
+	}
+	return nil
+}
+
+func statusField(name string) (int64, error) {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0, fmt.Errorf("%w: %v", ErrUnsupported, err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		key, value, ok := strings.Cut(sc.Text(), ":")
+		if !ok || key != name {
+			continue
+		}
+		fields := strings.Fields(value)
+		if len(fields) != 2 || fields[1] != "kB" {
+			return 0, fmt.Errorf("procstat: unexpected %s line %q", name, sc.Text())
+		}
+		kb, err := strconv.ParseInt(fields[0], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("procstat: %s: %w", name, err)
+		}
+		return kb * 1024, nil
+	}
+	if err := sc.Err(); err != nil {
+		return 0, fmt.Errorf("procstat: %w", err)
+	}
+	return 0, fmt.Errorf("procstat: no %s in /proc/self/status", name)
+}

@@ -1,0 +1,50 @@
+package procstat_test
+
+import (
+	"errors"
+	"runtime"
+	"testing"
+
+	"github.com/hiring-pipeline/hiring-pipeline/internal/procstat"
+)
+
+func TestPeakRSS_GrowsAndResets(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		if _, err := procstat.PeakRSS(); !errors.Is(err, procstat.ErrUnsupported) {
+			t.Fatalf("PeakRSS on %s: %v, want ErrUnsupported", runtime.GOOS, err)
+		}
+		t.Skip("peak RSS is read from Linux's /proc")
+	}
+	before, err := procstat.PeakRSS()
+	if err != nil {
+		t.Fatalf("PeakRSS: %v", err)
+	}
+	block := make([]byte, 64<<20)
+	for i := range block {
+		block[i] = byte(i)
+	}
+	grown, err := procstat.PeakRSS()
+	if err != nil {
+		t.Fatalf("PeakRSS: %v", err)
+	}
+	if grown < before+60<<20 {
+		t.Errorf("peak RSS went from %d to %d after touching 64 MiB", before, grown)
+	}
+	runtime.KeepAlive(block)
+	block = nil
+	runtime.GC()
+	if err := procstat.ResetPeak(); err != nil {
+		t.Fatalf("ResetPeak: %v", err)
+	}
+	now, err := procstat.RSS()
+	if err != nil {
+		t.Fatalf("RSS: %v", err)
+	}
+	peak, err := procstat.PeakRSS()
+	if err != nil {
+		t.Fatalf("PeakRSS: %v", err)
+	}
+	if peak > now+8<<20 {
+		t.Errorf("after ResetPeak the peak is %d, the current RSS %d", peak, now)
+	}
+}
