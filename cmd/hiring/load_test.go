@@ -12,6 +12,7 @@ import (
 	"github.com/hiring-pipeline/hiring-pipeline/functions/loadcsv"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/function"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/stack"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/testutil"
 )
 
 func startStack(t *testing.T) *stack.Stack {
@@ -24,22 +25,10 @@ func startStack(t *testing.T) *stack.Stack {
 	return st
 }
 
-func datasetPath(t *testing.T, name string) string {
-	t.Helper()
-	p := filepath.Join("..", "..", "..", "shared", "datasets", "globant", name)
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("the challenge dataset is required in CI: %v", err)
-		}
-		t.Skipf("challenge dataset not found: %v", err)
-	}
-	return p
-}
-
 func TestLoad(t *testing.T) {
 	t.Parallel()
 	st := startStack(t)
-	files := []string{datasetPath(t, "departments.csv"), datasetPath(t, "jobs.csv"), datasetPath(t, "hired_employees.csv")}
+	files := []string{testutil.ChallengePath(t, "departments.csv"), testutil.ChallengePath(t, "jobs.csv"), testutil.ChallengePath(t, "hired_employees.csv")}
 	var stdout, stderr bytes.Buffer
 	code := run(context.Background(), append([]string{"load", "--stack", st.Config().URL, "--json"}, files...), &stdout, &stderr)
 	if code != 0 {

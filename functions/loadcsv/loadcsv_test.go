@@ -2,21 +2,18 @@ package loadcsv_test
 
 import (
 	"context"
-	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"cloud.google.com/go/bigquery"
 	"github.com/google/go-cmp/cmp"
-	"google.golang.org/api/iterator"
 	"google.golang.org/api/option"
 
 	"github.com/hiring-pipeline/hiring-pipeline/functions/loadcsv"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/function"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/ingest"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/stack"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/testutil"
 )
 
 func TestDecode(t *testing.T) {
@@ -80,7 +77,7 @@ func TestLoadCSV_ThroughTheBridge(t *testing.T) {
 	}
 	defer gcs.Close()
 	for _, name := range []string{"departments.csv", "jobs.csv", "hired_employees.csv"} {
-		data := challengeFile(t, name)
+		data := testutil.ChallengeFile(t, name)
 		w := gcs.Bucket(cfg.Buckets.Landing).Object(name).NewWriter(ctx)
 		if _, err := w.Write(data); err != nil {
 			t.Fatal(err)
@@ -121,32 +118,5 @@ func TestLoadCSV_ThroughTheBridge(t *testing.T) {
 
 func read(t *testing.T, bq *bigquery.Client, sql string) [][]bigquery.Value {
 	t.Helper()
-	it, err := bq.Query(sql).Read(context.Background())
-	if err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-	var rows [][]bigquery.Value
-	for {
-		var row []bigquery.Value
-		err := it.Next(&row)
-		if errors.Is(err, iterator.Done) {
-			return rows
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-		rows = append(rows, row)
-	}
-}
-
-func challengeFile(t *testing.T, name string) []byte {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "datasets", "globant", name))
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("the challenge dataset is required in CI: %v", err)
-		}
-		t.Skipf("challenge dataset not found: %v", err)
-	}
-	return data
+	return testutil.Query(t, bq.Query(sql))
 }

@@ -4,18 +4,15 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"sync"
 	"testing"
 
 	"cloud.google.com/go/bigquery"
 	"cloud.google.com/go/storage"
-	"google.golang.org/api/iterator"
 	"google.golang.org/api/option"
 
 	"github.com/hiring-pipeline/hiring-pipeline/internal/config"
@@ -23,6 +20,7 @@ import (
 	"github.com/hiring-pipeline/hiring-pipeline/internal/ingest"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/logging"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/stack"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/testutil"
 )
 
 // env is a local stack with a Loader on it.
@@ -133,22 +131,7 @@ func (e *env) query(t *testing.T, sql string, params ...bigquery.QueryParameter)
 	q := e.bq.Query(sql)
 	q.DefaultDatasetID = e.cfg.Dataset
 	q.Parameters = params
-	it, err := q.Read(context.Background())
-	if err != nil {
-		t.Fatalf("query %q: %v", sql, err)
-	}
-	var rows [][]bigquery.Value
-	for {
-		var row []bigquery.Value
-		err := it.Next(&row)
-		if errors.Is(err, iterator.Done) {
-			return rows
-		}
-		if err != nil {
-			t.Fatalf("query %q: %v", sql, err)
-		}
-		rows = append(rows, row)
-	}
+	return testutil.Query(t, q)
 }
 
 // count runs a COUNT query.
@@ -160,24 +143,6 @@ func (e *env) count(t *testing.T, sql string, params ...bigquery.QueryParameter)
 
 func param(name string, v any) bigquery.QueryParameter {
 	return bigquery.QueryParameter{Name: name, Value: v}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writes, for logs.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func newJSONLogger(w io.Writer) *slog.Logger { return logging.New(w, slog.LevelDebug) }

@@ -7,8 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,21 +18,8 @@ import (
 
 	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/ingest"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/testutil"
 )
-
-// challengeFile reads a file of the real dataset, which lives beside the
-// repository. Outside CI a missing dataset skips the test; in CI it fails.
-func challengeFile(t *testing.T, name string) []byte {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "datasets", "globant", name))
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("the challenge dataset is required in CI: %v", err)
-		}
-		t.Skipf("challenge dataset not found: %v", err)
-	}
-	return data
-}
 
 type want struct {
 	outcome                ingest.Outcome
@@ -186,7 +171,7 @@ func TestLoad_Challenge(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
 	for _, name := range []string{"departments", "jobs", "hired_employees"} {
-		o := e.upload(t, name+".csv", challengeFile(t, name+".csv"))
+		o := e.upload(t, name+".csv", testutil.ChallengeFile(t, name+".csv"))
 		if _, err := e.loader.Load(context.Background(), o); err != nil {
 			t.Fatalf("Load %s: %v", name, err)
 		}
@@ -218,11 +203,11 @@ func TestLoad_ExactlyOnce(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
 	for _, name := range []string{"departments", "jobs"} {
-		if _, err := e.loader.Load(context.Background(), e.upload(t, name+".csv", challengeFile(t, name+".csv"))); err != nil {
+		if _, err := e.loader.Load(context.Background(), e.upload(t, name+".csv", testutil.ChallengeFile(t, name+".csv"))); err != nil {
 			t.Fatalf("Load %s: %v", name, err)
 		}
 	}
-	data := challengeFile(t, "hired_employees.csv")
+	data := testutil.ChallengeFile(t, "hired_employees.csv")
 	o := e.upload(t, "hired_employees.csv", data)
 	var wg sync.WaitGroup
 	results := make([]ingest.Result, 5)
@@ -294,11 +279,11 @@ func TestLoad_InterruptedThenRetried(t *testing.T) {
 				})
 			})
 			for _, name := range []string{"departments", "jobs"} {
-				if _, err := e.loader.Load(context.Background(), e.upload(t, name+".csv", challengeFile(t, name+".csv"))); err != nil {
+				if _, err := e.loader.Load(context.Background(), e.upload(t, name+".csv", testutil.ChallengeFile(t, name+".csv"))); err != nil {
 					t.Fatalf("Load %s: %v", name, err)
 				}
 			}
-			o := e.upload(t, "hired_employees.csv", challengeFile(t, "hired_employees.csv"))
+			o := e.upload(t, "hired_employees.csv", testutil.ChallengeFile(t, "hired_employees.csv"))
 			ctx, c := context.WithCancel(context.Background())
 			cancel.Store(c)
 			if _, err := e.loader.Load(ctx, o); err == nil {
@@ -324,7 +309,7 @@ func TestLoad_InterruptedThenRetried(t *testing.T) {
 
 func TestLoad_RejectLogLimit(t *testing.T) {
 	t.Parallel()
-	var buf syncBuffer
+	var buf testutil.SyncBuffer
 	e := newEnv(t, nil)
 	lc := e.lc
 	lc.RejectLogLimit = 3

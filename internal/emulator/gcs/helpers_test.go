@@ -18,27 +18,12 @@ import (
 
 	"github.com/hiring-pipeline/hiring-pipeline/internal/emulator/gcs"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/logging"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/testutil"
 )
 
-// syncBuffer is a bytes.Buffer that several goroutines may write.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
+// syncBuffer collects log lines from several goroutines.
+type syncBuffer struct{ testutil.SyncBuffer }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// lines returns the JSON log lines written so far.
 func (b *syncBuffer) lines(t *testing.T) []map[string]any {
 	t.Helper()
 	var out []map[string]any

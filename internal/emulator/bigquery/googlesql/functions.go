@@ -198,18 +198,7 @@ func cast(duck string) function {
 			return "", err
 		}
 		toks := args[0]
-		as := -1
-		depth := 0
-		for i, tk := range toks {
-			switch {
-			case tk.isPunct("("):
-				depth++
-			case tk.isPunct(")"):
-				depth--
-			case depth == 0 && tk.is("AS"):
-				as = i
-			}
-		}
+		as := lastTopLevel(toks, "AS")
 		if as <= 0 || as+1 >= len(toks) {
 			return "", &Error{Message: fmt.Sprintf("Syntax error: %s needs an expression AS a type", name)}
 		}
@@ -283,7 +272,7 @@ func extract(t *translator, name string, args [][]token) (string, error) {
 	if !ok {
 		return "", unsupported("EXTRACT(%s ...)", toks[0].text)
 	}
-	if hasTopLevel(toks[2:], "AT") {
+	if lastTopLevel(toks[2:], "AT") >= 0 {
 		return "", unsupported("EXTRACT ... AT TIME ZONE")
 	}
 	expr, err := t.seq(toks[2:])

@@ -137,7 +137,7 @@ func (t *translator) dml(toks []token, head, optional string, needWhere bool) (s
 		return "", TableRef{}, unsupported("Writing to a WITH clause name")
 	}
 	rest := toks[next:]
-	if needWhere && !hasTopLevel(rest, "WHERE") {
+	if needWhere && lastTopLevel(rest, "WHERE") < 0 {
 		return "", TableRef{}, &Error{Message: fmt.Sprintf("%s must have a WHERE clause", strings.ToUpper(toks[0].text))}
 	}
 	body, err := t.seq(rest)
@@ -147,19 +147,21 @@ func (t *translator) dml(toks []token, head, optional string, needWhere bool) (s
 	return join(head, name, body), ref, nil
 }
 
-func hasTopLevel(toks []token, keyword string) bool {
-	depth := 0
-	for _, tk := range toks {
+// lastTopLevel returns the index of the last keyword outside parentheses,
+// or -1.
+func lastTopLevel(toks []token, keyword string) int {
+	depth, last := 0, -1
+	for i, tk := range toks {
 		switch {
 		case tk.isPunct("("):
 			depth++
 		case tk.isPunct(")"):
 			depth--
 		case depth == 0 && tk.is(keyword):
-			return true
+			last = i
 		}
 	}
-	return false
+	return last
 }
 
 func checkBalanced(toks []token) error {
