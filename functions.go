@@ -4,6 +4,7 @@
 package hiringpipeline
 
 import (
+	"github.com/hiring-pipeline/hiring-pipeline/functions/insertrows"
 	"github.com/hiring-pipeline/hiring-pipeline/functions/loadcsv"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/function"
 )
@@ -12,6 +13,7 @@ import (
 // and the local stack mounts them all.
 var Functions = []function.Definition{
 	loadcsv.Definition,
+	insertrows.Definition,
 }
 
 func init() {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	hiringpipeline "github.com/hiring-pipeline/hiring-pipeline"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/auth"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/gen"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/stack"
 )
@@ -21,6 +22,8 @@ import (
 type devCmd struct {
 	Port        int    `help:"Port of the stack's HTTP server (functions, BigQuery emulator, /healthz, /dev/config)." default:"8080"`
 	StoragePort int    `help:"Port of the Cloud Storage emulator; default: --port + 1, or a free port when --port is 0." default:"-1" placeholder:"PORT"`
+	WritePort   int    `help:"gRPC port of the BigQuery Storage Write API emulator; default: --port + 2, or a free port when --port is 0." default:"-1" placeholder:"PORT"`
+	Auth        bool   `help:"Require bearer tokens on the HTTP functions: one per role (reader, writer, admin), printed at start. Without it, nothing is checked."`
 	DataDir     string `help:"Keep the emulators' state in this folder between runs; default: in memory." type:"path" placeholder:"DIR"`
 	Project     string `help:"Local project id." default:"hiring-local"`
 	Dataset     string `help:"BigQuery dataset." default:"hiring"`
@@ -32,24 +35,19 @@ type devCmd struct {
 // Run starts the stack, prints how to reach it, and serves until the
 // context ends (Ctrl+C or SIGTERM).
 func (c *devCmd) Run(ctx context.Context, con *console) error {
-	storagePort := c.StoragePort
-	if storagePort < 0 {
-		storagePort = 0
-		if c.Port != 0 {
-			storagePort = c.Port + 1
-		}
-	}
 	st, err := stack.Start(ctx, stack.Options{
-		Port:        c.Port,
-		StoragePort: storagePort,
-		DataDir:     c.DataDir,
-		Project:     c.Project,
-		Dataset:     c.Dataset,
-		Logger:      con.Logger,
-		Functions:   hiringpipeline.Functions,
+		Port:             c.Port,
+		StoragePort:      c.derivedPort(c.StoragePort, 1),
+		StorageWritePort: c.derivedPort(c.WritePort, 2),
+		Auth:             c.Auth,
+		DataDir:          c.DataDir,
+		Project:          c.Project,
+		Dataset:          c.Dataset,
+		Logger:           con.Logger,
+		Functions:        hiringpipeline.Functions,
 	})
 	if err != nil {
-		return withHint(err, "another program may use the port; choose others with --port and --storage-port")
+		return withHint(err, "another program may use the port; choose others with --port, --storage-port and --write-port")
 	}
 	defer func() {
 		shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -79,6 +77,18 @@ func (c *devCmd) Run(ctx context.Context, con *console) error {
 	case err := <-st.Done():
 		return err
 	}
+}
+
+// derivedPort returns flag, or --port + offset when flag is unset (-1), or 0
+// (a free port) when --port is 0.
+func (c *devCmd) derivedPort(flag, offset int) int {
+	switch {
+	case flag >= 0:
+		return flag
+	case c.Port == 0:
+		return 0
+	}
+	return c.Port + offset
 }
 
 // loadDemo generates the demo files and loads them through the landing
@@ -117,9 +127,27 @@ func printStack(w io.Writer, cfg stack.Config, dataDir string, demo []loadResult
 	fmt.Fprintf(tw, "  Health\t%s/healthz\n", cfg.URL)
 	fmt.Fprintf(tw, "  Configuration\t%s/dev/config\n", cfg.URL)
 	fmt.Fprintf(tw, "  BigQuery\t%s\t(project %s, dataset %s)\n", cfg.BigQueryEndpoint, cfg.Project, cfg.Dataset)
+	fmt.Fprintf(tw, "  BigQuery Storage Write\t%s\t(gRPC, plaintext)\n", cfg.BigQueryStorageEndpoint)
 	fmt.Fprintf(tw, "  Cloud Storage\t%s\t(buckets %s, %s, %s)\n", cfg.StorageEmulatorHost, cfg.Buckets.Landing, cfg.Buckets.Staging, cfg.Buckets.Backups)
+	names := make([]string, 0, len(cfg.Functions))
+	for name := range cfg.Functions {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		fmt.Fprintf(tw, "  Function %s\t%s\n", name, cfg.Functions[name])
+	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if cfg.Auth.Mode == auth.ModeOff {
+		b.WriteString("\n!! AUTHENTICATION IS OFF: anyone who reaches this machine's ports can call the functions.\n" +
+			"!! Start with --auth to require a bearer token per role, as the deployed functions do.\n")
+	} else {
+		b.WriteString("\nAuthentication is on: send Authorization: Bearer <token> with the token of the role:\n")
+		for _, role := range auth.Roles {
+			fmt.Fprintf(&b, "  %-7s %s\n", role, cfg.Auth.Tokens[string(role)])
+		}
 	}
 	if demo != nil {
 		fmt.Fprintf(&b, "\nDemo data loaded through gs://%s/:\n", cfg.Buckets.Landing)

@@ -20,10 +20,11 @@ import (
 
 // cli lists the subcommands; each lives in its own file with a Run method.
 type cli struct {
-	Dev   devCmd   `cmd:"" help:"Start the whole system locally on embedded emulators, until Ctrl+C."`
-	Gen   genCmd   `cmd:"" help:"Write synthetic CSV files in the challenge's format, with a known number of invalid rows of each kind."`
-	Load  loadCmd  `cmd:"" help:"Upload CSV files to the landing bucket of a running stack and report how each loaded."`
-	Bench benchCmd `cmd:"" help:"Measure the pipeline's hot paths on generated data."`
+	Dev    devCmd    `cmd:"" help:"Start the whole system locally on embedded emulators, until Ctrl+C."`
+	Gen    genCmd    `cmd:"" help:"Write synthetic CSV files in the challenge's format, with a known number of invalid rows of each kind."`
+	Load   loadCmd   `cmd:"" help:"Upload CSV files to the landing bucket of a running stack and report how each loaded."`
+	Insert insertCmd `cmd:"" help:"Send a file's rows to insert-rows in batches of up to 1000, and print totals inserted and refused."`
+	Bench  benchCmd  `cmd:"" help:"Measure the pipeline's hot paths on generated data."`
 }
 
 // console is what a command writes to. Results go to Stdout; progress,

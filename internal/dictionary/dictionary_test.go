@@ -356,7 +356,7 @@ func TestRules(t *testing.T) {
 	// The codes are a public contract: they are stored in rejected_rows.
 	want := []dictionary.Rule{
 		"required", "type", "range", "format", "too_long", "encoding",
-		"unknown_field", "duplicate_field", "field_count", "malformed",
+		"unknown_field", "duplicate_field", "field_count", "malformed", "duplicate_in_batch",
 	}
 	if diff := cmp.Diff(want, dictionary.Rules); diff != "" {
 		t.Errorf("Rules mismatch (-want +got):\n%s", diff)

@@ -62,7 +62,7 @@ func (t *Table) ParseRecord(row int64, record []string) (Row, *RowError) {
 		values[i] = v
 	}
 	if errs != nil {
-		return Row{}, &RowError{Table: t.Name, Row: row, Errors: errs}
+		return Row{}, &RowError{Table: t.Name, Row: row, Errors: errs, Key: values[0]}
 	}
 	return Row{Table: t, Values: values}, nil
 }
@@ -106,7 +106,7 @@ func (t *Table) ParseObject(row int64, object []byte) (Row, *RowError) {
 		}
 	}
 	if errs != nil {
-		return Row{}, &RowError{Table: t.Name, Row: row, Errors: errs}
+		return Row{}, &RowError{Table: t.Name, Row: row, Errors: errs, Key: values[0]}
 	}
 	return Row{Table: t, Values: values}, nil
 }

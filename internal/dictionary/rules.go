@@ -32,12 +32,14 @@ const (
 	RuleFieldCount Rule = "field_count"
 	// RuleMalformed: the row is not well-formed CSV or JSON.
 	RuleMalformed Rule = "malformed"
+	// RuleDuplicateInBatch: an API batch has an earlier row with the same key.
+	RuleDuplicateInBatch Rule = "duplicate_in_batch"
 )
 
 // Rules lists every rule code, in a stable order for reports.
 var Rules = []Rule{
 	RuleRequired, RuleType, RuleRange, RuleFormat, RuleTooLong, RuleEncoding,
-	RuleUnknownField, RuleDuplicateField, RuleFieldCount, RuleMalformed,
+	RuleUnknownField, RuleDuplicateField, RuleFieldCount, RuleMalformed, RuleDuplicateInBatch,
 }
 
 // FieldError is one broken rule. Field is empty when the rule concerns the
@@ -56,11 +58,13 @@ func (e FieldError) String() string {
 }
 
 // RowError lists every rule a row broke. Row is the caller's row number: the
-// line number for a CSV file, the index for a batch of JSON objects.
+// line number for a CSV file, the index for a batch of JSON objects. Key is
+// the value of the table's key when it is valid, nil otherwise.
 type RowError struct {
 	Table  string
 	Row    int64
 	Errors []FieldError
+	Key    any
 }
 
 func (e *RowError) Error() string {

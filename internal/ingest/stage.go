@@ -3,7 +3,6 @@ package ingest
 import (
 	"compress/gzip"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -150,7 +149,7 @@ func (s *Stager) stage(ctx context.Context, o Object, t *dictionary.Table, gzipp
 		}
 		st.Rejected++
 		st.RejectedByRule[rec.Err.Errors[0].Rule]++
-		if err := rejectOut.write(ctx, rejectValues(rec, t.Name, o, rejectedAt)); err != nil {
+		if err := rejectOut.write(ctx, warehouse.RejectedRow(rejectedAt, o.IngestionID(), t.Name, o.URI(), o.Generation, rec.Line, rec.Raw, rec.Err)); err != nil {
 			return nil, err
 		}
 		if logged < s.rejectLogLimit {
@@ -170,24 +169,6 @@ func (s *Stager) stage(ctx context.Context, o Object, t *dictionary.Table, gzipp
 		return nil, err2
 	}
 	return st, nil
-}
-
-// rejectValues returns the rejected_rows row of an invalid record.
-func rejectValues(rec dictionary.Record, table string, o Object, at time.Time) []any {
-	first := rec.Err.Errors[0]
-	errs, _ := json.Marshal(rec.Err.Errors)
-	var field any
-	if first.Field != "" {
-		field = first.Field
-	}
-	var rawBytes any
-	raw := string(rec.Raw)
-	if !utf8.ValidString(raw) {
-		rawBytes = append([]byte(nil), rec.Raw...)
-		raw = strings.ToValidUTF8(raw, "\uFFFD")
-	}
-	return []any{at, o.IngestionID(), table, o.URI(), o.Generation, rec.Line, raw, rawBytes,
-		string(first.Rule), field, first.Message, int64(len(rec.Err.Errors)), string(errs)}
 }
 
 // preview shortens a raw record for a log line.

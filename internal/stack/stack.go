@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"cloud.google.com/go/storage"
+	"google.golang.org/grpc"
 
 	"github.com/hiring-pipeline/hiring-pipeline/internal/clients"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/config"
@@ -36,6 +37,13 @@ type Options struct {
 	// StoragePort is the port of the Cloud Storage emulator; 0 picks a free
 	// one.
 	StoragePort int
+	// StorageWritePort is the gRPC port of the BigQuery Storage Write API
+	// emulator; 0 picks a free one.
+	StorageWritePort int
+	// Auth makes the HTTP functions require bearer tokens, one per role,
+	// generated at start and listed in Config; without it they check
+	// nothing.
+	Auth bool
 	// DataDir keeps the state of both emulators between runs; empty keeps
 	// everything in memory.
 	DataDir string
@@ -56,6 +64,7 @@ type Stack struct {
 	bq        *bqemu.Server
 	gcs       *gcsemu.Server
 	gcsClient *storage.Client
+	grpc      *grpc.Server
 	mux       *http.ServeMux
 	server    *http.Server
 	done      chan error
@@ -91,12 +100,21 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("stack: %w", err)
 	}
+	gl, err := net.Listen("tcp", net.JoinHostPort(opts.Host, strconv.Itoa(opts.StorageWritePort)))
+	if err != nil {
+		return nil, fmt.Errorf("stack: listen on port %d: %w", opts.StorageWritePort, err)
+	}
+	s.grpc = s.bq.NewGRPCServer()
+	go func() { _ = s.grpc.Serve(gl) }()
 	l, err := net.Listen("tcp", net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port)))
 	if err != nil {
 		return nil, fmt.Errorf("stack: listen on port %d: %w", opts.Port, err)
 	}
 	base := "http://" + l.Addr().String()
-	s.cfg = newConfig(opts, base, s.gcs.Host())
+	s.cfg, err = newConfig(opts, base, s.gcs.Host(), gl.Addr().String())
+	if err != nil {
+		return nil, fmt.Errorf("stack: %w", err)
+	}
 	for _, d := range opts.Functions {
 		s.cfg.Functions[d.Name] = base + "/" + d.Name + "/"
 	}
@@ -218,6 +236,12 @@ func (s *Stack) Close(ctx context.Context) error {
 		if err := s.server.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("http server: %w", err))
 		}
+	}
+	if s.grpc != nil {
+		// Appends run inside HTTP requests, finished above; what remains are
+		// the functions' idle AppendRows streams, which never end by
+		// themselves, so a graceful stop would wait forever.
+		s.grpc.Stop()
 	}
 	if s.gcs != nil {
 		if err := s.gcs.Close(ctx); err != nil {

@@ -1,11 +1,14 @@
 package warehouse
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io/fs"
 	"strings"
 	"sync"
+	"time"
+	"unicode/utf8"
 
 	"cloud.google.com/go/bigquery"
 
@@ -140,4 +143,30 @@ func RawSchema(t *dictionary.Table) bigquery.Schema {
 func ViewQuery(dataset string, t *dictionary.Table) string {
 	return fmt.Sprintf("SELECT %s\nFROM `%s.%s`\nWHERE TRUE\nQUALIFY ROW_NUMBER() OVER (PARTITION BY %s ORDER BY %s DESC, %s DESC, %s DESC) = 1",
 		strings.Join(t.ColumnNames(), ", "), dataset, RawTable(t.Name), t.Key().Name, ColIngestedAt, ColIngestionID, ColOrdinal)
+}
+
+// RejectedRow returns a rejected_rows row, in its schema's order: the first
+// broken rule as columns, every broken rule as JSON, and the raw row as text
+// (invalid UTF-8 replaced) plus its exact bytes when they are not UTF-8.
+// source and generation are those of a file; "" and 0 for an API batch.
+func RejectedRow(at time.Time, ingestionID, table, source string, generation, rowNumber int64, raw []byte, rerr *dictionary.RowError) []any {
+	first := rerr.Errors[0]
+	errs, err := json.Marshal(rerr.Errors)
+	if err != nil {
+		errs = []byte("[]")
+	}
+	var field, src, gen, rawBytes any
+	if first.Field != "" {
+		field = first.Field
+	}
+	if source != "" {
+		src, gen = source, generation
+	}
+	text := string(raw)
+	if !utf8.ValidString(text) {
+		rawBytes = bytes.Clone(raw)
+		text = strings.ToValidUTF8(text, "\uFFFD")
+	}
+	return []any{at, ingestionID, table, src, gen, rowNumber, text, rawBytes,
+		string(first.Rule), field, first.Message, int64(len(rerr.Errors)), string(errs)}
 }

@@ -21,4 +21,11 @@
 // goavro into a staging table with DuckDB's Appender; one transaction then
 // applies the write disposition and moves the rows into the destination, so
 // a load lands all its files or changes nothing.
+//
+// NewGRPCServer serves the Storage Write API (BigQueryWrite) for the
+// managedwriter client: each table's default stream only, proto rows
+// decoded with the writer schema the client sends. Each AppendRows request
+// is checked in full (row_errors for rows that break REQUIRED or maxLength)
+// and then written with DuckDB's Appender in one transaction under the
+// table's lock, so its rows land together or not at all.
 package bigquery

@@ -1,0 +1,200 @@
+// Package bqwrite appends rows to BigQuery tables through the Storage Write
+// API's default streams: one client per process, one stream per table, one
+// append per call, so that a call's rows land together or not at all.
+package bqwrite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"cloud.google.com/go/bigquery"
+	"cloud.google.com/go/bigquery/storage/managedwriter"
+	"cloud.google.com/go/bigquery/storage/managedwriter/adapt"
+	"google.golang.org/api/option"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/dynamicpb"
+)
+
+// Appender appends rows to the tables of one dataset. It is safe for
+// concurrent use.
+type Appender struct {
+	client           *managedwriter.Client
+	project, dataset string
+
+	mu      sync.Mutex
+	streams map[string]*stream
+}
+
+type stream struct {
+	ms     *managedwriter.ManagedStream
+	desc   protoreflect.MessageDescriptor
+	fields []protoreflect.FieldDescriptor
+	types  []bigquery.FieldType
+}
+
+// New returns an Appender for project.dataset. With endpoint (host:port of
+// the local emulator) it talks plaintext gRPC without credentials; otherwise
+// to Google.
+func New(ctx context.Context, project, dataset, endpoint string) (*Appender, error) {
+	var opts []option.ClientOption
+	if endpoint != "" {
+		opts = append(opts, option.WithEndpoint(endpoint), option.WithoutAuthentication(),
+			option.WithGRPCDialOption(grpc.WithTransportCredentials(insecure.NewCredentials())))
+	}
+	c, err := managedwriter.NewClient(ctx, project, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("managedwriter.NewClient: %w", err)
+	}
+	return &Appender{client: c, project: project, dataset: dataset, streams: map[string]*stream{}}, nil
+}
+
+// Close closes the streams and the client.
+func (a *Appender) Close() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var errs []error
+	for _, s := range a.streams {
+		errs = append(errs, s.ms.Close())
+	}
+	errs = append(errs, a.client.Close())
+	return errors.Join(errs...)
+}
+
+// stream returns the default stream of a table, opening it on first use.
+func (a *Appender) stream(ctx context.Context, table string, schema bigquery.Schema) (*stream, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if s, ok := a.streams[table]; ok {
+		return s, nil
+	}
+	ts, err := adapt.BQSchemaToStorageTableSchema(schema)
+	if err != nil {
+		return nil, fmt.Errorf("adapt.BQSchemaToStorageTableSchema: %w", err)
+	}
+	d, err := adapt.StorageSchemaToProto2Descriptor(ts, "root")
+	if err != nil {
+		return nil, fmt.Errorf("adapt.StorageSchemaToProto2Descriptor: %w", err)
+	}
+	md, ok := d.(protoreflect.MessageDescriptor)
+	if !ok {
+		return nil, errors.New("bqwrite: the schema did not give a message descriptor")
+	}
+	dp, err := adapt.NormalizeDescriptor(md)
+	if err != nil {
+		return nil, fmt.Errorf("adapt.NormalizeDescriptor: %w", err)
+	}
+	// The stream lives as long as the Appender, not as the call that opens
+	// it: its context must not end with that call.
+	ms, err := a.client.NewManagedStream(context.WithoutCancel(ctx),
+		managedwriter.WithDestinationTable(managedwriter.TableParentFromParts(a.project, a.dataset, table)),
+		managedwriter.WithType(managedwriter.DefaultStream),
+		managedwriter.WithSchemaDescriptor(dp),
+		managedwriter.EnableWriteRetries(true))
+	if err != nil {
+		return nil, fmt.Errorf("open the default stream of %s: %w", table, err)
+	}
+	s := &stream{ms: ms, desc: md}
+	for i, f := range schema {
+		fd := md.Fields().Get(i)
+		if fd == nil {
+			return nil, fmt.Errorf("bqwrite: no proto field for column %s", f.Name)
+		}
+		s.fields = append(s.fields, fd)
+		s.types = append(s.types, f.Type)
+	}
+	a.streams[table] = s
+	return s, nil
+}
+
+// Append appends rows to table, whose schema is schema: one value per column
+// in schema order, as int64, float64, bool, string, []byte or time.Time, or
+// nil for NULL. The rows land together or not at all.
+func (a *Appender) Append(ctx context.Context, table string, schema bigquery.Schema, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	s, err := a.stream(ctx, table, schema)
+	if err != nil {
+		return err
+	}
+	data := make([][]byte, len(rows))
+	for i, row := range rows {
+		b, err := s.encode(row)
+		if err != nil {
+			return fmt.Errorf("bqwrite: row %d of %s: %w", i, table, err)
+		}
+		data[i] = b
+	}
+	res, err := s.ms.AppendRows(ctx, data)
+	if err != nil {
+		return fmt.Errorf("append to %s: %w", table, err)
+	}
+	if _, err := res.GetResult(ctx); err != nil {
+		return fmt.Errorf("append to %s: %w", table, err)
+	}
+	return nil
+}
+
+// encode serializes a row for the stream's writer schema.
+func (s *stream) encode(row []any) ([]byte, error) {
+	if len(row) != len(s.fields) {
+		return nil, fmt.Errorf("%d values for %d columns", len(row), len(s.fields))
+	}
+	msg := dynamicpb.NewMessage(s.desc)
+	for i, v := range row {
+		if v == nil {
+			continue
+		}
+		var pv protoreflect.Value
+		switch x := v.(type) {
+		case int64:
+			pv = protoreflect.ValueOfInt64(x)
+		case string:
+			pv = protoreflect.ValueOfString(x)
+		case float64:
+			pv = protoreflect.ValueOfFloat64(x)
+		case bool:
+			pv = protoreflect.ValueOfBool(x)
+		case []byte:
+			pv = protoreflect.ValueOfBytes(x)
+		case time.Time:
+			if s.types[i] != bigquery.TimestampFieldType {
+				return nil, fmt.Errorf("column %s: a time for a %s column", s.fields[i].Name(), s.types[i])
+			}
+			pv = protoreflect.ValueOfInt64(x.UnixMicro())
+		default:
+			return nil, fmt.Errorf("column %s: unsupported value %T", s.fields[i].Name(), v)
+		}
+		msg.Set(s.fields[i], pv)
+	}
+	return proto.Marshal(msg)
+}
+
+// Transient reports whether an Append error may succeed on another try: the
+// service unavailable, overloaded or out of time.
+func Transient(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	st, ok := status.FromError(err)
+	if !ok {
+		var se interface{ GRPCStatus() *status.Status }
+		if !errors.As(err, &se) {
+			return false
+		}
+		st = se.GRPCStatus()
+	}
+	switch st.Code() {
+	case codes.Unavailable, codes.ResourceExhausted, codes.DeadlineExceeded, codes.Aborted, codes.Internal:
+		return true
+	}
+	return false
+}

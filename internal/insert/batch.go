@@ -1,0 +1,137 @@
+// Package insert is the work of the insert-rows function: it parses a batch
+// of 1 to 1000 rows sent as JSON or CSV, validates every row against the
+// data dictionary, appends the valid ones through the Storage Write API and
+// records the refused ones.
+package insert
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
+)
+
+// MaxRows is the largest batch.
+const MaxRows = 1000
+
+// item is one row of a batch: its raw form and the outcome of validation.
+type item struct {
+	raw  []byte
+	line int64 // CSV: the line of the record; 0 for JSON
+	row  dictionary.Row
+	err  *dictionary.RowError
+}
+
+// badRequest is a batch refused as a whole, with its problem code.
+type badRequest struct {
+	code, detail string
+}
+
+func (e *badRequest) Error() string { return e.detail }
+
+// parseJSON reads a body {"rows": [ {...}, ... ]}: no other member, nothing
+// after the object, 1 to MaxRows rows. Rows are validated one by one.
+func parseJSON(t *dictionary.Table, body []byte) ([]item, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	var req struct {
+		Rows []json.RawMessage `json:"rows"`
+	}
+	if err := dec.Decode(&req); err != nil {
+		return nil, &badRequest{"malformed_body", "the body is not a JSON object {\"rows\": [...]}: " + err.Error()}
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, &badRequest{"malformed_body", "the body has data after its JSON object"}
+	}
+	if req.Rows == nil {
+		return nil, &badRequest{"malformed_body", `the body has no "rows" array`}
+	}
+	if err := checkSize(len(req.Rows)); err != nil {
+		return nil, err
+	}
+	items := make([]item, len(req.Rows))
+	for i, raw := range req.Rows {
+		items[i].raw = compact(raw)
+		items[i].row, items[i].err = t.ParseObject(int64(i), raw)
+	}
+	return items, nil
+}
+
+// compact returns raw without insignificant white space, as it is stored in
+// rejected_rows.
+func compact(raw []byte) []byte {
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil {
+		return bytes.Clone(raw)
+	}
+	return buf.Bytes()
+}
+
+// parseCSV reads a body in the CSV format of the files: no header (a header
+// naming the columns is skipped), one record per row.
+func parseCSV(t *dictionary.Table, body []byte) ([]item, error) {
+	r := t.NewReader(bytes.NewReader(body))
+	var items []item
+	for {
+		rec, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, &badRequest{"malformed_body", "reading the CSV body: " + err.Error()}
+		}
+		if len(items) == MaxRows {
+			return nil, checkSize(MaxRows + 1)
+		}
+		it := item{raw: bytes.Clone(rec.Raw), line: rec.Line, row: rec.Row, err: rec.Err}
+		if it.err != nil {
+			it.err.Row = int64(len(items))
+		}
+		items = append(items, it)
+	}
+	if err := checkSize(len(items)); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+func checkSize(n int) error {
+	if n < 1 || n > MaxRows {
+		return &badRequest{"batch_size", fmt.Sprintf("a batch has 1 to %d rows; this one has %s", MaxRows, countWord(n))}
+	}
+	return nil
+}
+
+func countWord(n int) string {
+	if n > MaxRows {
+		return fmt.Sprintf("more than %d", MaxRows)
+	}
+	return fmt.Sprint(n)
+}
+
+// refuseDuplicates refuses each valid row whose key an earlier valid row of
+// the batch has: the first one wins. Invalid rows are not inserted, so they
+// do not count.
+func refuseDuplicates(t *dictionary.Table, items []item) {
+	first := map[any]int{}
+	for i := range items {
+		it := &items[i]
+		if it.err != nil {
+			continue
+		}
+		key := it.row.Key()
+		j, seen := first[key]
+		if !seen {
+			first[key] = i
+			continue
+		}
+		it.err = &dictionary.RowError{Table: t.Name, Row: int64(i), Key: key, Errors: []dictionary.FieldError{{
+			Field:   t.Key().Name,
+			Rule:    dictionary.RuleDuplicateInBatch,
+			Message: fmt.Sprintf("row %d of the batch has the same %s", j, t.Key().Name),
+		}}}
+	}
+}

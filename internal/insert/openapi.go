@@ -1,0 +1,189 @@
+package insert
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
+)
+
+type obj = map[string]any
+
+// OpenAPI returns the OpenAPI 3 document of insert-rows, derived from the
+// data dictionary: one path per table, with its row schema.
+func OpenAPI(dict *dictionary.Dictionary) map[string]any {
+	schemas := obj{
+		"Problem": obj{
+			"type":        "object",
+			"description": "An RFC 9457 problem detail.",
+			"required":    []string{"type", "title", "status", "code"},
+			"properties": obj{
+				"type":   obj{"type": "string", "description": "A URI naming the kind of problem."},
+				"title":  obj{"type": "string"},
+				"status": obj{"type": "integer"},
+				"detail": obj{"type": "string", "description": "What went wrong with this request."},
+				"code": obj{"type": "string", "description": "Machine-readable code: malformed_body, batch_size, invalid_parameter, invalid_idempotency_key, " +
+					"unauthenticated, forbidden, unknown_table, not_found, method_not_allowed, body_too_large, unsupported_media_type, invalid_rows, no_valid_rows, unavailable, internal."},
+				"errors": obj{"type": "array", "items": ref("Refusal"), "description": "The refused rows, for invalid_rows and no_valid_rows."},
+			},
+		},
+		"FieldError": obj{
+			"type":     "object",
+			"required": []string{"rule", "message"},
+			"properties": obj{
+				"field":   obj{"type": "string", "description": "The column; absent when the rule concerns the whole row."},
+				"rule":    obj{"type": "string", "enum": dictionary.Rules},
+				"message": obj{"type": "string"},
+			},
+		},
+		"Refusal": obj{
+			"type":     "object",
+			"required": []string{"index", "errors"},
+			"properties": obj{
+				"index":  obj{"type": "integer", "description": "Index of the row in the batch, from 0."},
+				"line":   obj{"type": "integer", "description": "Line of the record in a CSV body."},
+				"id":     obj{"description": "The row's key, when it is valid."},
+				"errors": obj{"type": "array", "minItems": 1, "items": ref("FieldError")},
+			},
+		},
+		"InsertResult": obj{
+			"type":     "object",
+			"required": []string{"table", "ingestion_id", "received", "inserted", "refused"},
+			"properties": obj{
+				"table":        obj{"type": "string"},
+				"ingestion_id": obj{"type": "string", "description": "api:<table>:<idempotency key>; every inserted and refused row carries it."},
+				"received":     obj{"type": "integer"},
+				"inserted":     obj{"type": "integer"},
+				"refused":      obj{"type": "array", "items": ref("Refusal")},
+			},
+		},
+	}
+	paths := obj{}
+	for _, t := range dict.Tables() {
+		schemas[t.Name+"_row"] = rowSchema(t)
+		paths["/tables/"+t.Name+"/rows"] = tablePath(t)
+	}
+	paths["/tables/{table}/rows"] = obj{
+		"parameters": []any{obj{"name": "table", "in": "path", "required": true, "schema": obj{"type": "string"}}},
+		"post": obj{
+			"summary":     "A table that the dictionary does not have.",
+			"operationId": "insertUnknown",
+			"responses":   problems(http.StatusNotFound, http.StatusUnauthorized, http.StatusForbidden),
+		},
+	}
+	paths["/openapi.json"] = obj{"get": obj{
+		"summary":     "This document.",
+		"operationId": "openapi",
+		"security":    []any{},
+		"responses":   obj{"200": obj{"description": "The OpenAPI document.", "content": obj{"application/json": obj{"schema": obj{"type": "object"}}}}},
+	}}
+	return obj{
+		"openapi": "3.0.3",
+		"info": obj{
+			"title":   "hiring-pipeline insert-rows",
+			"version": "1",
+			"description": "Inserts batches of 1 to 1000 rows into a table of the hiring data dictionary. Valid rows are inserted, " +
+				"invalid ones refused with every rule they broke and recorded in rejected_rows. A repeated request (same " +
+				"Idempotency-Key, or same table and body without one) answers the same and changes nothing readers see.",
+		},
+		"security": []any{obj{"bearer": []any{}}},
+		"paths":    paths,
+		"components": obj{
+			"schemas": schemas,
+			"securitySchemes": obj{"bearer": obj{
+				"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+				"description": "A Google-signed ID token whose audience is the function's URL, for a caller with the writer role. " +
+					"Locally with `hiring dev --auth`, the writer token it prints.",
+			}},
+		},
+	}
+}
+
+func ref(name string) obj { return obj{"$ref": "#/components/schemas/" + name} }
+
+// rowSchema is the JSON Schema of a valid row of t.
+func rowSchema(t *dictionary.Table) obj {
+	props := obj{}
+	var required []string
+	for _, f := range t.Fields {
+		var p obj
+		switch f.Type {
+		case dictionary.Integer:
+			p = obj{"type": "integer", "format": "int64", "minimum": 1}
+		case dictionary.Timestamp:
+			p = obj{"type": "string", "format": "date-time"}
+		default:
+			p = obj{"type": "string", "minLength": 1}
+			if f.MaxLength > 0 {
+				p["maxLength"] = f.MaxLength
+			}
+		}
+		p["description"] = f.Description
+		if f.Required {
+			required = append(required, f.Name)
+		} else {
+			p["nullable"] = true
+		}
+		props[f.Name] = p
+	}
+	return obj{"type": "object", "additionalProperties": false, "required": required, "properties": props,
+		"description": fmt.Sprintf("A valid row of %s.", t.Name)}
+}
+
+func tablePath(t *dictionary.Table) obj {
+	responses := problems(http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusRequestEntityTooLarge,
+		http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity, http.StatusServiceUnavailable, http.StatusInternalServerError)
+	responses["200"] = obj{"description": "The valid rows were inserted; the others are listed in refused.",
+		"content": obj{"application/json": obj{"schema": ref("InsertResult")}}}
+	notAllowed := obj{"summary": "Not allowed: use POST.", "responses": problems(http.StatusMethodNotAllowed)}
+	op := func(method string) obj {
+		o := obj{}
+		for k, v := range notAllowed {
+			o[k] = v
+		}
+		o["operationId"] = method + "_" + t.Name
+		return o
+	}
+	return obj{
+		"post": obj{
+			"summary":     fmt.Sprintf("Insert 1 to %d rows into %s.", MaxRows, t.Name),
+			"operationId": "insert_" + t.Name,
+			"parameters": []any{
+				obj{"name": "atomic", "in": "query", "schema": obj{"type": "boolean", "default": false},
+					"description": "true: any invalid row refuses the whole batch (422)."},
+				obj{"name": "Idempotency-Key", "in": "header", "schema": obj{"type": "string", "minLength": 1, "maxLength": 255},
+					"description": "Names the batch: a repeated request with the same key answers the same. Default: a hash of the table and the body."},
+			},
+			"requestBody": obj{
+				"required": true,
+				"content": obj{
+					"application/json": obj{"schema": obj{
+						"type": "object", "required": []string{"rows"}, "additionalProperties": false,
+						"properties": obj{"rows": obj{"type": "array", "minItems": 1, "maxItems": MaxRows,
+							"items": obj{"type": "object", "description": "A row; valid ones match #/components/schemas/" + t.Name + "_row, others are refused one by one."}}},
+					}},
+					"text/csv": obj{"schema": obj{"type": "string",
+						"description": "Records as in the CSV files, columns in schema order, no header (a header naming the columns is skipped)."}},
+				},
+			},
+			"responses": responses,
+		},
+		"get":    op("get"),
+		"put":    op("put"),
+		"patch":  op("patch"),
+		"delete": op("delete"),
+	}
+}
+
+// problems documents problem answers for statuses.
+func problems(statuses ...int) obj {
+	out := obj{}
+	for _, s := range statuses {
+		out[strconv.Itoa(s)] = obj{
+			"description": http.StatusText(s),
+			"content":     obj{"application/problem+json": obj{"schema": ref("Problem")}},
+		}
+	}
+	return out
+}
