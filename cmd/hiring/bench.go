@@ -6,17 +6,27 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
+	"slices"
+	"strings"
 	"text/tabwriter"
+	"time"
 
+	hiringpipeline "github.com/hiring-pipeline/hiring-pipeline"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/bench"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/function"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/ingest"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/insert"
 )
 
 // benchCmd groups the benchmarks.
 type benchCmd struct {
-	LoadCSV benchLoadCSVCmd `cmd:"" name:"load-csv" help:"Measure load-csv on one generated file: (a) encoding/csv, (b) Avro encoding, (c) the function's path from the object store to the staged Avro object."`
+	LoadCSV    benchLoadCSVCmd    `cmd:"" name:"load-csv" help:"Measure load-csv on one generated file: (a) encoding/csv, (b) Avro encoding, (c) the function's path from the object store to the staged Avro object."`
+	InsertRows benchInsertRowsCmd `cmd:"" name:"insert-rows" help:"Load a running stack's insert-rows with concurrent clients, report throughput and latency, and check the rows readers see."`
+	ColdStart  benchColdStartCmd  `cmd:"" name:"cold-start" help:"Start a function alone, as Cloud Run does, against a running stack, and measure the time to its first answer and its peak memory."`
 }
 
 // benchLoadCSVCmd measures load-csv.
@@ -108,5 +118,132 @@ func printLoadCSVReport(w io.Writer, r bench.LoadCSVReport) error {
 	for _, c := range r.Codecs {
 		fmt.Fprintf(tw, "codec %s (first %d rows)\t%.0f rows/s\t%.1f bytes/row\t\n", c.Codec, c.Rows, c.RowsPerSec, c.BytesPerRow)
 	}
+	return tw.Flush()
+}
+
+// benchInsertRowsCmd loads insert-rows.
+type benchInsertRowsCmd struct {
+	stackFlag
+	Clients  int           `help:"Concurrent clients; each sends its next request as soon as its previous one is answered." default:"16" placeholder:"C"`
+	Duration time.Duration `help:"How long to send requests; the requests in flight at the end are waited for." default:"20s" placeholder:"D"`
+	Rows     int           `help:"Rows per request, 1 to 1000." default:"100" placeholder:"N"`
+	Table    string        `help:"Table to insert into." default:"hired_employees"`
+	JSON     bool          `name:"json" help:"Print the figures as one JSON object."`
+}
+
+// Validate checks the flags.
+func (c *benchInsertRowsCmd) Validate() error {
+	if _, ok := dictionary.Default().Table(c.Table); !ok {
+		return fmt.Errorf("--table: no table %q (tables: %s)", c.Table, strings.Join(dictionary.Default().Names(), ", "))
+	}
+	if c.Clients < 1 {
+		return fmt.Errorf("--clients must be at least 1, got %d", c.Clients)
+	}
+	if c.Duration <= 0 {
+		return fmt.Errorf("--duration must be positive, got %s", c.Duration)
+	}
+	if c.Rows < 1 || c.Rows > insert.MaxRows {
+		return fmt.Errorf("--rows must be 1 to %d, got %d", insert.MaxRows, c.Rows)
+	}
+	return nil
+}
+
+// Run runs the load and prints its figures. It fails when the rows readers
+// see do not match the rows inserted.
+func (c *benchInsertRowsCmd) Run(ctx context.Context, con *console) error {
+	cfg, err := c.config(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(con.Stderr, "%d clients send %d rows per request to %s for %s...\n", c.Clients, c.Rows, c.Table, c.Duration)
+	rep, err := bench.InsertRows(ctx, bench.InsertRowsOptions{Stack: cfg, Clients: c.Clients, Duration: c.Duration, Rows: c.Rows, Table: c.Table})
+	if err != nil {
+		return err
+	}
+	if c.JSON {
+		err = json.NewEncoder(con.Stdout).Encode(rep)
+	} else {
+		err = printInsertRowsReport(con.Stdout, rep)
+	}
+	if err != nil {
+		return err
+	}
+	if !rep.Check.OK {
+		return fmt.Errorf("row check failed: readers see %d more rows, %d were inserted", rep.Check.After-rep.Check.Before, rep.Check.Inserted)
+	}
+	return nil
+}
+
+func printInsertRowsReport(w io.Writer, r bench.InsertRowsReport) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "load\t%s: %d clients, %d rows per request, %.1f s\n", r.Table, r.Clients, r.RowsPerRequest, r.Seconds)
+	fmt.Fprintf(tw, "requests\t%d\t%.1f/s\n", r.Requests, r.RequestsPerSec)
+	fmt.Fprintf(tw, "rows inserted\t%d\t%.0f/s\n", r.Inserted, r.RowsPerSec)
+	fmt.Fprintf(tw, "latency ms\tp50 %.1f\tp95 %.1f\tp99 %.1f\tmax %.1f\n", r.Latency.P50, r.Latency.P95, r.Latency.P99, r.Latency.Max)
+	if len(r.Errors) == 0 {
+		fmt.Fprintf(tw, "errors\tnone\n")
+	}
+	kinds := slices.Sorted(maps.Keys(r.Errors))
+	for _, k := range kinds {
+		fmt.Fprintf(tw, "errors\t%d\t%s\n", r.Errors[k], k)
+	}
+	check := fmt.Sprintf("ok: readers see %d more rows (%d to %d), as inserted", r.Check.After-r.Check.Before, r.Check.Before, r.Check.After)
+	if !r.Check.OK {
+		check = fmt.Sprintf("FAILED: readers see %d more rows (%d to %d), %d were inserted: a difference of %d",
+			r.Check.After-r.Check.Before, r.Check.Before, r.Check.After, r.Check.Inserted, r.Check.Difference)
+	}
+	fmt.Fprintf(tw, "row check\t%s\n", check)
+	return tw.Flush()
+}
+
+// benchColdStartCmd measures a function's cold start.
+type benchColdStartCmd struct {
+	stackFlag
+	Function string `help:"Function to start (the one with a known request)." default:"insert-rows" enum:"insert-rows"`
+	Binary   string `help:"Function binary (go build ./cmd/function); default: built with go build into a temporary folder, which needs the working directory inside the repository." type:"existingfile" placeholder:"PATH"`
+	Requests int    `help:"Requests sent after the first answer, before the peak memory is read again." default:"100" placeholder:"N"`
+	JSON     bool   `name:"json" help:"Print the figures as one JSON object."`
+}
+
+// Validate checks the flags.
+func (c *benchColdStartCmd) Validate() error {
+	if c.Requests < 1 {
+		return fmt.Errorf("--requests must be at least 1, got %d", c.Requests)
+	}
+	return nil
+}
+
+// Run starts the function, measures it, stops it and prints the figures.
+func (c *benchColdStartCmd) Run(ctx context.Context, con *console) error {
+	i := slices.IndexFunc(hiringpipeline.Functions, func(d function.Definition) bool { return d.Name == c.Function })
+	if i < 0 {
+		return fmt.Errorf("--function: no function %q", c.Function)
+	}
+	cfg, err := c.config(ctx)
+	if err != nil {
+		return err
+	}
+	rep, err := bench.ColdStart(ctx, bench.ColdStartOptions{Stack: cfg, Function: hiringpipeline.Functions[i], Binary: c.Binary, Requests: c.Requests, Log: con.Stderr})
+	if err != nil {
+		return err
+	}
+	if c.JSON {
+		return json.NewEncoder(con.Stdout).Encode(rep)
+	}
+	return printColdStartReport(con.Stdout, rep)
+}
+
+func printColdStartReport(w io.Writer, r bench.ColdStartReport) error {
+	mib := func(b int64) float64 { return float64(b) / (1 << 20) }
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "function\t%s (FUNCTION_TARGET=%s), binary %.1f MiB\n", r.Function, r.FunctionTarget, mib(r.BinaryBytes))
+	if r.BuildSeconds > 0 {
+		fmt.Fprintf(tw, "go build\t%.1f s\n", r.BuildSeconds)
+	}
+	fmt.Fprintf(tw, "exec to listening\t%.1f ms\n", r.ListenMs)
+	fmt.Fprintf(tw, "exec to first 200\t%.1f ms\n", r.ColdStartMs)
+	fmt.Fprintf(tw, "peak RSS at first 200\t%.1f MiB\n", mib(r.PeakRSSBytes))
+	fmt.Fprintf(tw, "%d more requests\t%.2f ms at the median\n", r.Requests, r.WarmP50Ms)
+	fmt.Fprintf(tw, "peak RSS after them\t%.1f MiB\n", mib(r.PeakRSSAfterBytes))
 	return tw.Flush()
 }

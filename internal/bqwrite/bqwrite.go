@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/dynamicpb"
 )
 
@@ -34,10 +35,8 @@ type Appender struct {
 }
 
 type stream struct {
-	ms     *managedwriter.ManagedStream
-	desc   protoreflect.MessageDescriptor
-	fields []protoreflect.FieldDescriptor
-	types  []bigquery.FieldType
+	ms  *managedwriter.ManagedStream
+	enc *Encoder
 }
 
 // New returns an Appender for project.dataset. With endpoint (host:port of
@@ -75,41 +74,21 @@ func (a *Appender) stream(ctx context.Context, table string, schema bigquery.Sch
 	if s, ok := a.streams[table]; ok {
 		return s, nil
 	}
-	ts, err := adapt.BQSchemaToStorageTableSchema(schema)
+	enc, err := NewEncoder(schema)
 	if err != nil {
-		return nil, fmt.Errorf("adapt.BQSchemaToStorageTableSchema: %w", err)
-	}
-	d, err := adapt.StorageSchemaToProto2Descriptor(ts, "root")
-	if err != nil {
-		return nil, fmt.Errorf("adapt.StorageSchemaToProto2Descriptor: %w", err)
-	}
-	md, ok := d.(protoreflect.MessageDescriptor)
-	if !ok {
-		return nil, errors.New("bqwrite: the schema did not give a message descriptor")
-	}
-	dp, err := adapt.NormalizeDescriptor(md)
-	if err != nil {
-		return nil, fmt.Errorf("adapt.NormalizeDescriptor: %w", err)
+		return nil, err
 	}
 	// The stream lives as long as the Appender, not as the call that opens
 	// it: its context must not end with that call.
 	ms, err := a.client.NewManagedStream(context.WithoutCancel(ctx),
 		managedwriter.WithDestinationTable(managedwriter.TableParentFromParts(a.project, a.dataset, table)),
 		managedwriter.WithType(managedwriter.DefaultStream),
-		managedwriter.WithSchemaDescriptor(dp),
+		managedwriter.WithSchemaDescriptor(enc.normalized),
 		managedwriter.EnableWriteRetries(true))
 	if err != nil {
 		return nil, fmt.Errorf("open the default stream of %s: %w", table, err)
 	}
-	s := &stream{ms: ms, desc: md}
-	for i, f := range schema {
-		fd := md.Fields().Get(i)
-		if fd == nil {
-			return nil, fmt.Errorf("bqwrite: no proto field for column %s", f.Name)
-		}
-		s.fields = append(s.fields, fd)
-		s.types = append(s.types, f.Type)
-	}
+	s := &stream{ms: ms, enc: enc}
 	a.streams[table] = s
 	return s, nil
 }
@@ -127,7 +106,7 @@ func (a *Appender) Append(ctx context.Context, table string, schema bigquery.Sch
 	}
 	data := make([][]byte, len(rows))
 	for i, row := range rows {
-		b, err := s.encode(row)
+		b, err := s.enc.Encode(row)
 		if err != nil {
 			return fmt.Errorf("bqwrite: row %d of %s: %w", i, table, err)
 		}
@@ -143,12 +122,56 @@ func (a *Appender) Append(ctx context.Context, table string, schema bigquery.Sch
 	return nil
 }
 
-// encode serializes a row for the stream's writer schema.
-func (s *stream) encode(row []any) ([]byte, error) {
-	if len(row) != len(s.fields) {
-		return nil, fmt.Errorf("%d values for %d columns", len(row), len(s.fields))
+// Encoder serializes rows of one table into the protocol buffer messages
+// that the Storage Write API takes for the table's writer schema. It is safe
+// for concurrent use.
+type Encoder struct {
+	desc       protoreflect.MessageDescriptor
+	normalized *descriptorpb.DescriptorProto
+	fields     []protoreflect.FieldDescriptor
+	types      []bigquery.FieldType
+}
+
+// NewEncoder returns an Encoder for rows of schema. It fails for a schema
+// the Storage Write API cannot describe.
+func NewEncoder(schema bigquery.Schema) (*Encoder, error) {
+	ts, err := adapt.BQSchemaToStorageTableSchema(schema)
+	if err != nil {
+		return nil, fmt.Errorf("adapt.BQSchemaToStorageTableSchema: %w", err)
 	}
-	msg := dynamicpb.NewMessage(s.desc)
+	d, err := adapt.StorageSchemaToProto2Descriptor(ts, "root")
+	if err != nil {
+		return nil, fmt.Errorf("adapt.StorageSchemaToProto2Descriptor: %w", err)
+	}
+	md, ok := d.(protoreflect.MessageDescriptor)
+	if !ok {
+		return nil, errors.New("bqwrite: the schema did not give a message descriptor")
+	}
+	dp, err := adapt.NormalizeDescriptor(md)
+	if err != nil {
+		return nil, fmt.Errorf("adapt.NormalizeDescriptor: %w", err)
+	}
+	e := &Encoder{desc: md, normalized: dp}
+	for i, f := range schema {
+		fd := md.Fields().Get(i)
+		if fd == nil {
+			return nil, fmt.Errorf("bqwrite: no proto field for column %s", f.Name)
+		}
+		e.fields = append(e.fields, fd)
+		e.types = append(e.types, f.Type)
+	}
+	return e, nil
+}
+
+// Encode serializes a row: one value per column in schema order, as int64,
+// float64, bool, string, []byte or time.Time (TIMESTAMP columns only), or
+// nil for NULL. It fails for a row of the wrong length or a value of another
+// type.
+func (e *Encoder) Encode(row []any) ([]byte, error) {
+	if len(row) != len(e.fields) {
+		return nil, fmt.Errorf("%d values for %d columns", len(row), len(e.fields))
+	}
+	msg := dynamicpb.NewMessage(e.desc)
 	for i, v := range row {
 		if v == nil {
 			continue
@@ -166,14 +189,14 @@ func (s *stream) encode(row []any) ([]byte, error) {
 		case []byte:
 			pv = protoreflect.ValueOfBytes(x)
 		case time.Time:
-			if s.types[i] != bigquery.TimestampFieldType {
-				return nil, fmt.Errorf("column %s: a time for a %s column", s.fields[i].Name(), s.types[i])
+			if e.types[i] != bigquery.TimestampFieldType {
+				return nil, fmt.Errorf("column %s: a time for a %s column", e.fields[i].Name(), e.types[i])
 			}
 			pv = protoreflect.ValueOfInt64(x.UnixMicro())
 		default:
-			return nil, fmt.Errorf("column %s: unsupported value %T", s.fields[i].Name(), v)
+			return nil, fmt.Errorf("column %s: unsupported value %T", e.fields[i].Name(), v)
 		}
-		msg.Set(s.fields[i], pv)
+		msg.Set(e.fields[i], pv)
 	}
 	return proto.Marshal(msg)
 }

@@ -11,15 +11,19 @@ import (
 	"strings"
 )
 
-// ErrUnsupported is returned where /proc is not available.
-var ErrUnsupported = errors.New("procstat: /proc/self is not available on this system")
+// ErrUnsupported is returned where /proc is not available (or the process
+// is gone).
+var ErrUnsupported = errors.New("procstat: /proc is not available on this system")
 
 // PeakRSS returns the peak resident set size of the process (VmHWM), in
 // bytes, since it started or since the last ResetPeak.
-func PeakRSS() (int64, error) { return statusField("VmHWM") }
+func PeakRSS() (int64, error) { return statusField("self", "VmHWM") }
+
+// PeakRSSOf returns the peak resident set size of another process, in bytes.
+func PeakRSSOf(pid int) (int64, error) { return statusField(strconv.Itoa(pid), "VmHWM") }
 
 // RSS returns the current resident set size (VmRSS), in bytes.
-func RSS() (int64, error) { return statusField("VmRSS") }
+func RSS() (int64, error) { return statusField("self", "VmRSS") }
 
 // ResetPeak resets the peak resident set size to the current one, so that
 // PeakRSS measures a phase of the process.
@@ -35,8 +39,8 @@ func ResetPeak() error {
 	return nil
 }
 
-func statusField(name string) (int64, error) {
-	f, err := os.Open("/proc/self/status")
+func statusField(process, name string) (int64, error) {
+	f, err := os.Open("/proc/" + process + "/status")
 	if err != nil {
 		return 0, fmt.Errorf("%w: %v", ErrUnsupported, err)
 	}

@@ -1,0 +1,177 @@
+package insert_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"cloud.google.com/go/bigquery"
+
+	"github.com/hiring-pipeline/hiring-pipeline/internal/auth"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/bqwrite"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/insert"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/warehouse"
+)
+
+// The benchmarks below measure the function's own work on one batch of
+// insert.MaxRows valid hired_employees rows, without a network: each reports
+// ns/op and allocs/op per batch, and rows/s.
+
+// employeesJSON returns a JSON body of n valid hired_employees rows.
+func employeesJSON(n int) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"rows": [`)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"id": %d, "name": "Employee %d", "datetime": "2021-07-27T16:02:08Z", "department_id": %d, "job_id": %d}`, i+1, i+1, 1+i%12, 1+i%183)
+	}
+	b.WriteString(`]}`)
+	return b.Bytes()
+}
+
+// employeesCSV returns a CSV body of the same rows as employeesJSON.
+func employeesCSV(n int) []byte {
+	var b bytes.Buffer
+	for i := range n {
+		fmt.Fprintf(&b, "%d,Employee %d,2021-07-27T16:02:08Z,%d,%d\r\n", i+1, i+1, 1+i%12, 1+i%183)
+	}
+	return b.Bytes()
+}
+
+func employees(b *testing.B) *dictionary.Table {
+	b.Helper()
+	t, ok := dictionary.Default().Table("hired_employees")
+	if !ok {
+		b.Fatal("no hired_employees table in the dictionary")
+	}
+	return t
+}
+
+// reportRows reports the rows per second of a finished b.Loop.
+func reportRows(b *testing.B) {
+	b.ReportMetric(float64(insert.MaxRows*b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+func benchmarkDecode(b *testing.B, media string, body []byte) {
+	t := employees(b)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		valid, refused, err := insert.Decode(t, media, body)
+		if err != nil || len(valid) != insert.MaxRows || refused != 0 {
+			b.Fatalf("Decode: %d valid, %d refused, %v; want %d valid", len(valid), refused, err, insert.MaxRows)
+		}
+	}
+	reportRows(b)
+}
+
+// BenchmarkDecodeValidate parses and validates a JSON body.
+func BenchmarkDecodeValidate(b *testing.B) {
+	benchmarkDecode(b, "application/json", employeesJSON(insert.MaxRows))
+}
+
+// BenchmarkDecodeValidateCSV parses and validates a CSV body.
+func BenchmarkDecodeValidateCSV(b *testing.B) {
+	benchmarkDecode(b, "text/csv", employeesCSV(insert.MaxRows))
+}
+
+// BenchmarkEncode serializes validated rows, with their ingestion columns,
+// into the Storage Write API's messages.
+func BenchmarkEncode(b *testing.B) {
+	t := employees(b)
+	valid, _, err := insert.Decode(t, "application/json", employeesJSON(insert.MaxRows))
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now().UTC()
+	rows := make([][]any, len(valid))
+	for i, v := range valid {
+		rows[i] = append(append([]any{}, v...), "api:hired_employees:bench", now, int64(i))
+	}
+	enc, err := bqwrite.NewEncoder(warehouse.RawSchema(t))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, row := range rows {
+			data, err := enc.Encode(row)
+			if err != nil || len(data) == 0 {
+				b.Fatalf("Encode: %d bytes, %v", len(data), err)
+			}
+		}
+	}
+	reportRows(b)
+}
+
+// encodingAppender is an Appender that serializes rows as bqwrite does, with
+// one Encoder per table, and drops them.
+type encodingAppender struct {
+	mu       sync.Mutex
+	encoders map[string]*bqwrite.Encoder
+}
+
+func (a *encodingAppender) Append(_ context.Context, table string, schema bigquery.Schema, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	a.mu.Lock()
+	enc, ok := a.encoders[table]
+	if !ok {
+		var err error
+		if enc, err = bqwrite.NewEncoder(schema); err != nil {
+			a.mu.Unlock()
+			return err
+		}
+		a.encoders[table] = enc
+	}
+	a.mu.Unlock()
+	for _, row := range rows {
+		if _, err := enc.Encode(row); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// BenchmarkBatch runs the whole service path of a JSON batch through
+// Service.Handler: routing, reading, parsing, validation, duplicates,
+// encoding and the answer. Each request has its own Idempotency-Key, so that
+// none is answered from the replay cache.
+func BenchmarkBatch(b *testing.B) {
+	svc, err := insert.NewService(dictionary.Default(), &encodingAppender{encoders: map[string]*bqwrite.Encoder{}}, bqwrite.Transient, 2<<20, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	guard, err := auth.New(context.Background(), auth.Config{Mode: auth.ModeOff}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := svc.Handler(guard)
+	body := employeesJSON(insert.MaxRows)
+	want := []byte(`"inserted":` + strconv.Itoa(insert.MaxRows) + `,`)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	i := 0
+	for b.Loop() {
+		i++
+		req := httptest.NewRequest(http.MethodPost, "/tables/hired_employees/rows", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", "bench-"+strconv.Itoa(i))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK || !bytes.Contains(rec.Body.Bytes(), want) {
+			b.Fatalf("status %d, want 200 with %s: %.300s", rec.Code, want, rec.Body.Bytes())
+		}
+	}
+	reportRows(b)
+}
