@@ -4,8 +4,10 @@
 package hiringpipeline
 
 import (
+	"github.com/hiring-pipeline/hiring-pipeline/functions/backuptables"
 	"github.com/hiring-pipeline/hiring-pipeline/functions/insertrows"
 	"github.com/hiring-pipeline/hiring-pipeline/functions/loadcsv"
+	"github.com/hiring-pipeline/hiring-pipeline/functions/restoretable"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/function"
 )
 
@@ -14,6 +16,8 @@ import (
 var Functions = []function.Definition{
 	loadcsv.Definition,
 	insertrows.Definition,
+	backuptables.Definition,
+	restoretable.Definition,
 }
 
 func init() {

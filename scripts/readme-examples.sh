@@ -28,9 +28,9 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 
-# Every curl and `go run ./cmd/hiring load` command in the README's sh
-# blocks, joined with its continuation lines; the latter run with the built
-# binary.
+# Every curl and `go run ./cmd/hiring ...` command (but dev, which starts a
+# stack) in the README's sh blocks, joined with its continuation lines; the
+# latter run with the built binary.
 commands=()
 cmd=""
 inblock=0
@@ -38,7 +38,7 @@ while IFS= read -r line; do
   if [[ $line == '```sh'* ]]; then inblock=1; continue; fi
   if [[ $line == '```'* ]]; then inblock=0; continue; fi
   ((inblock)) || continue
-  if [[ -n $cmd || $line == curl\ * || $line == "go run ./cmd/hiring load "* ]]; then
+  if [[ -n $cmd || $line == curl\ * || ($line == "go run ./cmd/hiring "* && $line != "go run ./cmd/hiring dev"*) ]]; then
     if [[ $line == *\\ ]]; then
       cmd+="${line%\\} "
     else

@@ -20,11 +20,14 @@ import (
 
 // cli lists the subcommands; each lives in its own file with a Run method.
 type cli struct {
-	Dev    devCmd    `cmd:"" help:"Start the whole system locally on embedded emulators, until Ctrl+C."`
-	Gen    genCmd    `cmd:"" help:"Write synthetic CSV files in the challenge's format, with a known number of invalid rows of each kind."`
-	Load   loadCmd   `cmd:"" help:"Upload CSV files to the landing bucket of a running stack and report how each loaded."`
-	Insert insertCmd `cmd:"" help:"Send a file's rows to insert-rows in batches of up to 1000, and print totals inserted and refused."`
-	Bench  benchCmd  `cmd:"" help:"Measure the pipeline's hot paths on generated data."`
+	Dev     devCmd     `cmd:"" help:"Start the whole system locally on embedded emulators, until Ctrl+C."`
+	Gen     genCmd     `cmd:"" help:"Write synthetic CSV files in the challenge's format, with a known number of invalid rows of each kind."`
+	Load    loadCmd    `cmd:"" help:"Upload CSV files to the landing bucket of a running stack and report how each loaded."`
+	Insert  insertCmd  `cmd:"" help:"Send a file's rows to insert-rows in batches of up to 1000, and print totals inserted and refused."`
+	Backup  backupCmd  `cmd:"" help:"Back every table (or those named) up to Avro in the backup bucket, as of one point in time."`
+	Backups backupsCmd `cmd:"" help:"List the complete backups, newest first."`
+	Restore restoreCmd `cmd:"" help:"Verify a backup of a table and replace the table's rows with it (or load it into another table)."`
+	Bench   benchCmd   `cmd:"" help:"Measure the pipeline: load-csv on generated data, insert-rows under load, a function's cold start."`
 }
 
 // console is what a command writes to. Results go to Stdout; progress,

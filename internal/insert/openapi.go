@@ -3,31 +3,17 @@ package insert
 import (
 	"fmt"
 	"net/http"
-	"strconv"
 
 	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/httpapi"
 )
 
-type obj = map[string]any
+type obj = httpapi.Object
 
 // OpenAPI returns the OpenAPI 3 document of insert-rows, derived from the
 // data dictionary: one path per table, with its row schema.
 func OpenAPI(dict *dictionary.Dictionary) map[string]any {
 	schemas := obj{
-		"Problem": obj{
-			"type":        "object",
-			"description": "An RFC 9457 problem detail.",
-			"required":    []string{"type", "title", "status", "code"},
-			"properties": obj{
-				"type":   obj{"type": "string", "description": "A URI naming the kind of problem."},
-				"title":  obj{"type": "string"},
-				"status": obj{"type": "integer"},
-				"detail": obj{"type": "string", "description": "What went wrong with this request."},
-				"code": obj{"type": "string", "description": "Machine-readable code: malformed_body, batch_size, invalid_parameter, invalid_idempotency_key, " +
-					"unauthenticated, forbidden, unknown_table, not_found, method_not_allowed, body_too_large, unsupported_media_type, invalid_rows, no_valid_rows, unavailable, internal."},
-				"errors": obj{"type": "array", "items": ref("Refusal"), "description": "The refused rows, for invalid_rows and no_valid_rows."},
-			},
-		},
 		"FieldError": obj{
 			"type":     "object",
 			"required": []string{"rule", "message"},
@@ -72,35 +58,16 @@ func OpenAPI(dict *dictionary.Dictionary) map[string]any {
 			"responses":   problems(http.StatusNotFound, http.StatusUnauthorized, http.StatusForbidden),
 		},
 	}
-	paths["/openapi.json"] = obj{"get": obj{
-		"summary":     "This document.",
-		"operationId": "openapi",
-		"security":    []any{},
-		"responses":   obj{"200": obj{"description": "The OpenAPI document.", "content": obj{"application/json": obj{"schema": obj{"type": "object"}}}}},
-	}}
-	return obj{
-		"openapi": "3.0.3",
-		"info": obj{
-			"title":   "hiring-pipeline insert-rows",
-			"version": "1",
-			"description": "Inserts batches of 1 to 1000 rows into a table of the hiring data dictionary. Valid rows are inserted, " +
-				"invalid ones refused with every rule they broke and recorded in rejected_rows. A repeated request (same " +
-				"Idempotency-Key, or same table and body without one) answers the same and changes nothing readers see.",
-		},
-		"security": []any{obj{"bearer": []any{}}},
-		"paths":    paths,
-		"components": obj{
-			"schemas": schemas,
-			"securitySchemes": obj{"bearer": obj{
-				"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-				"description": "A Google-signed ID token whose audience is the function's URL, for a caller with the writer role. " +
-					"Locally with `hiring dev --auth`, the writer token it prints.",
-			}},
-		},
-	}
+	return httpapi.OpenAPI("hiring-pipeline insert-rows",
+		"Inserts batches of 1 to 1000 rows into a table of the hiring data dictionary. Valid rows are inserted, "+
+			"invalid ones refused with every rule they broke and recorded in rejected_rows. A repeated request (same "+
+			"Idempotency-Key, or same table and body without one) answers the same and changes nothing readers see. "+
+			"Problem codes: malformed_body, batch_size, invalid_parameter, invalid_idempotency_key, unauthenticated, forbidden, "+
+			"unknown_table, not_found, method_not_allowed, body_too_large, unsupported_media_type, invalid_rows, no_valid_rows, unavailable, internal.",
+		"writer", paths, schemas)
 }
 
-func ref(name string) obj { return obj{"$ref": "#/components/schemas/" + name} }
+func ref(name string) obj { return httpapi.Ref(name) }
 
 // rowSchema is the JSON Schema of a valid row of t.
 func rowSchema(t *dictionary.Table) obj {
@@ -177,13 +144,4 @@ func tablePath(t *dictionary.Table) obj {
 }
 
 // problems documents problem answers for statuses.
-func problems(statuses ...int) obj {
-	out := obj{}
-	for _, s := range statuses {
-		out[strconv.Itoa(s)] = obj{
-			"description": http.StatusText(s),
-			"content":     obj{"application/problem+json": obj{"schema": ref("Problem")}},
-		}
-	}
-	return out
-}
+func problems(statuses ...int) obj { return httpapi.Problems(statuses...) }

@@ -38,6 +38,9 @@ var metadataDDL = []string{
 	`CREATE TABLE IF NOT EXISTS _emulator.datasets (project VARCHAR, dataset VARCHAR, resource VARCHAR)`,
 	`CREATE TABLE IF NOT EXISTS _emulator.tables (project VARCHAR, dataset VARCHAR, table_id VARCHAR, resource VARCHAR)`,
 	`CREATE TABLE IF NOT EXISTS _emulator.jobs (project VARCHAR, job_id VARCHAR, seq BIGINT, record VARCHAR)`,
+	// One row per commit to a table since its creation or last rewrite;
+	// see history.go.
+	`CREATE TABLE IF NOT EXISTS _emulator.history (project VARCHAR, dataset VARCHAR, table_id VARCHAR, commit_ms BIGINT, row_count BIGINT, kind VARCHAR)`,
 }
 
 func (s *Server) initMetadata(ctx context.Context) error {
@@ -66,6 +69,9 @@ func (s *Server) initMetadata(ctx context.Context) error {
 		return nil
 	}); err != nil {
 		return fmt.Errorf("loading tables: %w", err)
+	}
+	if err := s.initHistory(ctx); err != nil {
+		return fmt.Errorf("loading the history of tables: %w", err)
 	}
 	jobs, err := loadJobs(ctx, s.db)
 	if err != nil {

@@ -22,6 +22,20 @@
 // applies the write disposition and moves the rows into the destination, so
 // a load lands all its files or changes nothing.
 //
+// Copy jobs copy one table into another in one transaction, with the
+// source's schema; extract jobs write a table to Avro files in Cloud
+// Storage, streamed a page of rows at a time, split into numbered files at
+// a * in the destination URI when a file reaches Options.ExtractFileBytes.
+//
+// Both read a source table as of a time with BigQuery's decorators
+// (table@<ms since the epoch>, table@-<ms ago>, table@0). DuckDB has no time
+// travel, so the emulator keeps a history of every table in _emulator: the
+// row count after each commit since the table's creation or last rewrite
+// (UPDATE, DELETE, MERGE, WRITE_TRUNCATE, WRITE_TRUNCATE_DATA). Appends only
+// add rows at the end, so the table as of a time is its first rows in
+// insertion order. A time before the history starts, or in the future, is
+// invalid.
+//
 // NewGRPCServer serves the Storage Write API (BigQueryWrite) for the
 // managedwriter client: each table's default stream only, proto rows
 // decoded with the writer schema the client sends. Each AppendRows request

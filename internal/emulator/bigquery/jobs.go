@@ -258,8 +258,14 @@ func (s *Server) run(ctx context.Context, rec *jobRecord, qp queryParams) error 
 	case cfg.Load != nil:
 		cfg.JobType = "LOAD"
 		err = s.runLoad(ctx, rec)
+	case cfg.Copy != nil:
+		cfg.JobType = "COPY"
+		err = s.runCopy(ctx, rec)
+	case cfg.Extract != nil:
+		cfg.JobType = "EXTRACT"
+		err = s.runExtract(ctx, rec)
 	default:
-		err = errInvalid("The emulator supports query and load jobs only; this job has neither configuration.query nor configuration.load")
+		err = errInvalid("The emulator supports query, load, copy and extract jobs only; this job has none of configuration.query, configuration.load, configuration.copy and configuration.extract")
 	}
 	job.Status = &bq.JobStatus{State: "DONE"}
 	if err != nil {

@@ -224,17 +224,21 @@ func (s *Server) loadTarget(ctx context.Context, k tableKey, cfg *bq.JobConfigur
 func (s *Server) commitLoad(ctx context.Context, conn *sql.Conn, t *loadTarget) error {
 	dst := duckTable(t.k)
 	var stmts []string
+	w := appended("load appending rows")
 	switch {
 	case t.create:
 		if err := checkLayout(t.table); err != nil {
 			return err
 		}
+		w = rewritten("load creating the table")
 		if t.exists {
 			stmts = append(stmts, "DROP TABLE "+dst)
+			w = rewritten("load WRITE_TRUNCATE")
 		}
 		stmts = append(stmts, "CREATE TABLE "+dst+" ("+columnsDDL(t.table.Schema)+")")
 	case t.deleteRows:
 		stmts = append(stmts, "DELETE FROM "+dst)
+		w = rewritten("load WRITE_TRUNCATE_DATA")
 	}
 	names := make([]string, len(t.table.Schema.Fields))
 	for i, f := range t.table.Schema.Fields {
@@ -255,6 +259,10 @@ func (s *Server) commitLoad(ctx context.Context, conn *sql.Conn, t *loadTarget) 
 		}
 	}
 	if err := putTable(ctx, tx, t.table); err != nil {
+		_ = tx.Rollback()
+		return fmt.Errorf("load into %s: %w", t.k, err)
+	}
+	if err := recordWrite(ctx, tx, t.k, w); err != nil {
 		_ = tx.Rollback()
 		return fmt.Errorf("load into %s: %w", t.k, err)
 	}

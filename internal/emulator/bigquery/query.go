@@ -258,6 +258,7 @@ func (s *Server) writeDestination(ctx context.Context, rec *jobRecord, cfg *bq.J
 		}
 	}
 	var stmts []string
+	w := appended("query " + cfg.WriteDisposition)
 	switch {
 	case !exists:
 		t.Schema = schemaOf(cols)
@@ -265,9 +266,11 @@ func (s *Server) writeDestination(ctx context.Context, rec *jobRecord, cfg *bq.J
 			return err
 		}
 		stmts = []string{"CREATE TABLE " + duckTable(k) + " AS " + body}
+		w = rewritten("query creating the table")
 	case cfg.WriteDisposition == "WRITE_TRUNCATE":
 		t.Schema = schemaOf(cols)
 		stmts = []string{"DROP TABLE " + duckTable(k), "CREATE TABLE " + duckTable(k) + " AS " + body}
+		w = rewritten("query WRITE_TRUNCATE")
 	case cfg.WriteDisposition == "WRITE_APPEND" || cfg.WriteDisposition == "WRITE_EMPTY":
 		if cfg.WriteDisposition == "WRITE_EMPTY" {
 			var n int64
@@ -301,7 +304,10 @@ func (s *Server) writeDestination(ctx context.Context, rec *jobRecord, cfg *bq.J
 				return err
 			}
 		}
-		return putTable(ctx, tx, t)
+		if err := putTable(ctx, tx, t); err != nil {
+			return err
+		}
+		return recordWrite(ctx, tx, k, w)
 	})
 	if err != nil {
 		return duckError(err)
@@ -345,6 +351,11 @@ func (s *Server) runDML(ctx context.Context, rec *jobRecord, st *googlesql.State
 	}
 	t.Etag = newETag()
 	t.LastModifiedTime = uint64(nowMillis())
+	// Only an INSERT leaves the existing rows as they were.
+	w := rewritten(string(st.Kind))
+	if st.Kind == googlesql.Insert {
+		w = appended(string(st.Kind))
+	}
 	var n int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, st.SQL, ps.args()...)
@@ -354,7 +365,10 @@ func (s *Server) runDML(ctx context.Context, rec *jobRecord, st *googlesql.State
 		if n, err = res.RowsAffected(); err != nil {
 			return err
 		}
-		return putTable(ctx, tx, t)
+		if err := putTable(ctx, tx, t); err != nil {
+			return err
+		}
+		return recordWrite(ctx, tx, k, w)
 	})
 	if err != nil {
 		return duckError(err)

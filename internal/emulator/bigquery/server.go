@@ -26,19 +26,31 @@ type Options struct {
 	// Logger receives one DEBUG line per request and the errors the server
 	// answers with a 5xx. Default: discard.
 	Logger *slog.Logger
-	// Storage reads the source files of load jobs; nil refuses load jobs.
-	// The caller keeps ownership and closes it after the Server.
+	// Storage reads the source files of load jobs and receives the files of
+	// extract jobs; nil refuses both. The caller keeps ownership and closes
+	// it after the Server.
 	Storage *storage.Client
+	// ExtractFileBytes is the most bytes an extract job writes to one file:
+	// with a * in its destination URI the job starts a new file before a
+	// block of rows would take the current one past it; without one, a
+	// table that needs more fails the job, as BigQuery does. Default 1 GiB,
+	// BigQuery's limit; tests set less to get several files.
+	ExtractFileBytes int64
 }
+
+// defaultExtractFileBytes is BigQuery's limit on the size of one extracted
+// file.
+const defaultExtractFileBytes = 1 << 30
 
 // Server is the emulator. It is an http.Handler that accepts paths with or
 // without the /bigquery/v2 prefix.
 type Server struct {
-	db       *sql.DB
-	log      *slog.Logger
-	location string
-	mux      *http.ServeMux
-	storage  *storage.Client
+	db        *sql.DB
+	log       *slog.Logger
+	location  string
+	mux       *http.ServeMux
+	storage   *storage.Client
+	fileBytes int64 // Options.ExtractFileBytes
 
 	cat   *catalog
 	jobs  *jobStore
@@ -53,12 +65,15 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.ExtractFileBytes <= 0 {
+		opts.ExtractFileBytes = defaultExtractFileBytes
+	}
 	connector, err := duckdb.NewConnector(opts.Path, initConn)
 	if err != nil {
 		return nil, fmt.Errorf("bigquery emulator: open %q: %w", opts.Path, err)
 	}
 	db := sql.OpenDB(connector)
-	s := &Server{db: db, log: opts.Logger, location: opts.Location, storage: opts.Storage}
+	s := &Server{db: db, log: opts.Logger, location: opts.Location, storage: opts.Storage, fileBytes: opts.ExtractFileBytes}
 	if err := s.initMetadata(ctx); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("bigquery emulator: %w", err)

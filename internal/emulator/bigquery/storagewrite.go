@@ -452,10 +452,10 @@ func (c *appendColumn) value(m protoreflect.Message) (driver.Value, string) {
 
 // writeRows writes rows (values of the columns of t.Schema, in order) into
 // the table t at once: under the table's lock, in one transaction, DuckDB's
-// Appender adds them to the table and the table's resource gets a new etag
-// and lastModifiedTime. The rows were decoded against t before the lock;
-// the columns a table may gain since then are NULLABLE and filled with
-// NULL. A table deleted and created again meanwhile is Aborted, which
+// Appender adds them to the table, the table's resource gets a new etag and
+// lastModifiedTime, and its history a point (history.go). The rows were
+// decoded against t before the lock; the columns a table may gain since
+// then are NULLABLE and filled with NULL. A table deleted and created again meanwhile is Aborted, which
 // clients may retry.
 func (s *Server) writeRows(ctx context.Context, t *bq.Table, rows [][]driver.Value) error {
 	k := keyOf(t)
@@ -508,6 +508,10 @@ func (s *Server) writeRows(ctx context.Context, t *bq.Table, rows [][]driver.Val
 		return grpcStatus(fmt.Sprintf("append to %s", k), duckError(err))
 	}
 	if err := putTable(ctx, tx, cur); err != nil {
+		_ = tx.Rollback()
+		return status.Errorf(codes.Internal, "append to %s: %v", k, err)
+	}
+	if err := recordWrite(ctx, tx, k, appended("Storage Write API append")); err != nil {
 		_ = tx.Rollback()
 		return status.Errorf(codes.Internal, "append to %s: %v", k, err)
 	}

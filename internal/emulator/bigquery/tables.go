@@ -93,7 +93,13 @@ func (s *Server) insertTable(r *http.Request) (any, error) {
 		if _, err := tx.ExecContext(r.Context(), ddl); err != nil {
 			return err
 		}
-		return putTable(r.Context(), tx, &t)
+		if err := putTable(r.Context(), tx, &t); err != nil {
+			return err
+		}
+		if t.Type != "TABLE" {
+			return nil
+		}
+		return recordWrite(r.Context(), tx, k, rewritten("CREATE TABLE"))
 	})
 	if err != nil {
 		return nil, duckError(err)
@@ -354,8 +360,10 @@ func (s *Server) deleteTable(r *http.Request) (any, error) {
 		if _, err := tx.ExecContext(r.Context(), fmt.Sprintf("DROP %s %s", kind, duckTable(k))); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(r.Context(), `DELETE FROM _emulator.tables WHERE project = ? AND dataset = ? AND table_id = ?`, k.project, k.dataset, k.table)
-		return err
+		if _, err := tx.ExecContext(r.Context(), `DELETE FROM _emulator.tables WHERE project = ? AND dataset = ? AND table_id = ?`, k.project, k.dataset, k.table); err != nil {
+			return err
+		}
+		return forgetHistory(r.Context(), tx, k)
 	})
 	if err != nil {
 		return nil, duckError(err)
