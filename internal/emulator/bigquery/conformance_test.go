@@ -382,6 +382,13 @@ func TestDestinationTable(t *testing.T) {
 	if diff := cmp.Diff([][]bigquery.Value{{int64(10)}}, rows); diff != "" {
 		t.Errorf("after truncate (-want +got):\n%s", diff)
 	}
+	if err := run("SELECT a + 1 AS a FROM d.dst", bigquery.WriteTruncate, ""); err != nil {
+		t.Fatalf("truncate from the table itself: %v", err)
+	}
+	rows = e.read(t, "SELECT * FROM d.dst")
+	if diff := cmp.Diff([][]bigquery.Value{{int64(11)}}, rows); diff != "" {
+		t.Errorf("after a truncate that reads the table (-want +got):\n%s", diff)
+	}
 	md, err := ds.Table("dst").Metadata(ctx)
 	if err != nil {
 		t.Fatalf("Metadata: %v", err)

@@ -145,8 +145,10 @@ func (s *Server) deleteDataset(r *http.Request) (any, error) {
 		if _, err := tx.ExecContext(r.Context(), "DROP SCHEMA "+duckSchema(project, dataset)+" CASCADE"); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(r.Context(), `DELETE FROM _emulator.tables WHERE project = ? AND dataset = ?`, project, dataset); err != nil {
-			return err
+		for _, meta := range []string{"_emulator.tables", "_emulator.history"} {
+			if _, err := tx.ExecContext(r.Context(), "DELETE FROM "+meta+" WHERE project = ? AND dataset = ?", project, dataset); err != nil {
+				return err
+			}
 		}
 		_, err := tx.ExecContext(r.Context(), `DELETE FROM _emulator.datasets WHERE project = ? AND dataset = ?`, project, dataset)
 		return err

@@ -258,6 +258,7 @@ func (s *Server) writeDestination(ctx context.Context, rec *jobRecord, cfg *bq.J
 		}
 	}
 	var stmts []string
+	bodyAt := 0 // the statement that runs the query, with its parameters
 	w := appended("query " + cfg.WriteDisposition)
 	switch {
 	case !exists:
@@ -269,7 +270,12 @@ func (s *Server) writeDestination(ctx context.Context, rec *jobRecord, cfg *bq.J
 		w = rewritten("query creating the table")
 	case cfg.WriteDisposition == "WRITE_TRUNCATE":
 		t.Schema = schemaOf(cols)
-		stmts = []string{"DROP TABLE " + duckTable(k), "CREATE TABLE " + duckTable(k) + " AS " + body}
+		// The query may read the table it replaces: build the new table
+		// first, then swap it in, in the same transaction.
+		tmp := tableKey{k.project, k.dataset, k.table + "__emulator_truncate"}
+		stmts = []string{"CREATE TABLE " + duckTable(tmp) + " AS " + body, "DROP TABLE " + duckTable(k),
+			"ALTER TABLE " + duckTable(tmp) + " RENAME TO " + quoteIdent(k.table)}
+		bodyAt = 0
 		w = rewritten("query WRITE_TRUNCATE")
 	case cfg.WriteDisposition == "WRITE_APPEND" || cfg.WriteDisposition == "WRITE_EMPTY":
 		if cfg.WriteDisposition == "WRITE_EMPTY" {
@@ -297,7 +303,7 @@ func (s *Server) writeDestination(ctx context.Context, rec *jobRecord, cfg *bq.J
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		for i, stmt := range stmts {
 			var a []any
-			if i == len(stmts)-1 {
+			if i == bodyAt {
 				a = args
 			}
 			if _, err := tx.ExecContext(ctx, stmt, a...); err != nil {
