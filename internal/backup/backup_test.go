@@ -20,6 +20,8 @@ import (
 
 	hiringpipeline "github.com/hiring-pipeline/hiring-pipeline"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/backup"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/insert"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/stack"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/testutil"
 )
@@ -120,7 +122,8 @@ func (e *env) raw(t *testing.T, table string) string {
 	return fmt.Sprintf("%s %d %v", md.ETag, md.NumRows, rows)
 }
 
-// call sends a request to a function with a role's token.
+// call sends a request to a function with a role's token and checks the
+// answer against the function's OpenAPI document.
 func (e *env) call(t *testing.T, function, role, method, path string, body any, header ...string) (int, []byte) {
 	t.Helper()
 	var payload io.Reader
@@ -143,6 +146,10 @@ func (e *env) call(t *testing.T, function, role, method, path string, body any, 
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
+	doc := map[string]map[string]any{
+		"backup-tables": backup.BackupOpenAPI(), "restore-table": backup.RestoreOpenAPI(), "insert-rows": insert.OpenAPI(dictionary.Default()),
+	}[function]
+	testutil.ValidateResponse(t, doc, req, resp.StatusCode, resp.Header, data)
 	return resp.StatusCode, data
 }
 

@@ -8,14 +8,9 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"cloud.google.com/go/bigquery"
-	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"google.golang.org/api/option"
 
 	"github.com/hiring-pipeline/hiring-pipeline/functions/insertrows"
@@ -28,36 +23,9 @@ import (
 
 // env is a local stack with insert-rows mounted.
 type env struct {
-	st     *stack.Stack
-	url    string
-	bq     *bigquery.Client
-	router routers.Router
-}
-
-var (
-	docOnce sync.Once
-	doc     *openapi3.T
-	docErr  error
-)
-
-// openAPI loads and validates the function's OpenAPI document once.
-func openAPI(t *testing.T) *openapi3.T {
-	t.Helper()
-	docOnce.Do(func() {
-		data, err := json.Marshal(insert.OpenAPI(dictionary.Default()))
-		if err != nil {
-			docErr = err
-			return
-		}
-		doc, docErr = openapi3.NewLoader().LoadFromData(data)
-		if docErr == nil {
-			docErr = doc.Validate(context.Background())
-		}
-	})
-	if docErr != nil {
-		t.Fatalf("the OpenAPI document is not valid: %v", docErr)
-	}
-	return doc
+	st  *stack.Stack
+	url string
+	bq  *bigquery.Client
 }
 
 func newEnv(t *testing.T, withAuth bool) *env {
@@ -73,11 +41,7 @@ func newEnv(t *testing.T, withAuth bool) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { bq.Close() })
-	router, err := gorillamux.NewRouter(openAPI(t))
-	if err != nil {
-		t.Fatalf("router: %v", err)
-	}
-	return &env{st: st, url: strings.TrimSuffix(cfg.Functions["insert-rows"], "/"), bq: bq, router: router}
+	return &env{st: st, url: strings.TrimSuffix(cfg.Functions["insert-rows"], "/"), bq: bq}
 }
 
 type response struct {
@@ -112,32 +76,8 @@ func (e *env) do(t *testing.T, method, path, contentType, token string, body []b
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := response{status: resp.StatusCode, header: resp.Header, body: data}
-	e.validate(t, method, path, r)
-	return r
-}
-
-// validate checks a response against the OpenAPI document.
-func (e *env) validate(t *testing.T, method, path string, r response) {
-	t.Helper()
-	if r.header.Get("X-Content-Type-Options") != "nosniff" || r.header.Get("Content-Type") == "" {
-		t.Errorf("%s %s: headers %v lack Content-Type or nosniff", method, path, r.header)
-	}
-	req, _ := http.NewRequest(method, "http://insert-rows.test"+strings.SplitN(path, "?", 2)[0], nil)
-	route, params, err := e.router.FindRoute(req)
-	if err != nil {
-		t.Fatalf("%s %s is not in the OpenAPI document: %v", method, path, err)
-	}
-	in := &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
-			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}},
-		Status: r.status,
-		Header: r.header,
-		Body:   io.NopCloser(bytes.NewReader(r.body)),
-	}
-	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
-		t.Errorf("%s %s: the %d answer does not match the OpenAPI document: %v\n%s", method, path, r.status, err, r.body)
-	}
+	testutil.ValidateResponse(t, insert.OpenAPI(dictionary.Default()), req, resp.StatusCode, resp.Header, data)
+	return response{status: resp.StatusCode, header: resp.Header, body: data}
 }
 
 func problemCode(t *testing.T, r response) string {
