@@ -7,6 +7,7 @@ import (
 	"github.com/hiring-pipeline/hiring-pipeline/functions/backuptables"
 	"github.com/hiring-pipeline/hiring-pipeline/functions/insertrows"
 	"github.com/hiring-pipeline/hiring-pipeline/functions/loadcsv"
+	"github.com/hiring-pipeline/hiring-pipeline/functions/metrics"
 	"github.com/hiring-pipeline/hiring-pipeline/functions/restoretable"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/function"
 )
@@ -18,6 +19,7 @@ var Functions = []function.Definition{
 	insertrows.Definition,
 	backuptables.Definition,
 	restoretable.Definition,
+	metrics.Definition,
 }
 
 func init() {
