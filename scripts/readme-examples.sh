@@ -28,6 +28,18 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 
+for _ in $(seq 1 120); do
+  grep -q "Press Ctrl+C to stop" "$log" && break
+  sleep 0.5
+done
+report="http://127.0.0.1:8080/metrics/report?year=2021"
+if ! grep -qF "Open the report in a browser: $report" "$log"; then
+  echo "hiring dev --demo did not print the report's URL $report:" >&2
+  cat "$log" >&2
+  exit 1
+fi
+curl -sf "$report" | grep -q "<title>Hiring report 2021</title>" || { echo "no report at $report" >&2; exit 1; }
+
 # Every curl and `go run ./cmd/hiring ...` command (but dev, which starts a
 # stack) in the README's sh blocks, joined with its continuation lines; the
 # latter run with the built binary.

@@ -26,34 +26,48 @@ type adminFlags struct {
 	JSON  bool   `name:"json" help:"Print the answer as JSON."`
 }
 
-// call sends a request to a function of the stack, with a spinner on
-// progress while it waits, and decodes a 2xx JSON answer into out.
+// call sends a request to a function of the stack with the admin token and
+// decodes a 2xx JSON answer into out.
 func (f adminFlags) call(ctx context.Context, con *console, function, method, path, what string, body, out any) error {
 	cfg, err := f.config(ctx)
 	if err != nil {
 		return err
 	}
+	data, err := callFunction(ctx, con, cfg, f.token(cfg), function, method, path, what, body)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("%s: the answer is not JSON: %w", what, err)
+	}
+	return nil
+}
+
+// callFunction sends a request to a function of the stack, with a spinner on
+// progress while it waits, and returns the body of a 2xx answer. A problem
+// answer becomes an error that quotes its status, code and detail.
+func callFunction(ctx context.Context, con *console, cfg stack.Config, token, function, method, path, what string, body any) ([]byte, error) {
 	base, ok := cfg.Functions[function]
 	if !ok {
-		return fmt.Errorf("the stack has no %s function", function)
+		return nil, fmt.Errorf("the stack has no %s function", function)
 	}
 	var payload io.Reader
 	if body != nil {
 		data, err := json.Marshal(body)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		payload = bytes.NewReader(data)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(base, "/")+path, payload)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if tok := f.token(cfg); tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	spin := progressbar.NewOptions(-1, progressbar.OptionSetWriter(con.Stderr), progressbar.OptionSetDescription(what),
 		progressbar.OptionSpinnerType(14), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
@@ -72,24 +86,21 @@ func (f adminFlags) call(ctx context.Context, con *console, function, method, pa
 	close(done)
 	_ = spin.Finish()
 	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if resp.StatusCode/100 != 2 {
 		var p httpapi.Problem
 		if json.Unmarshal(data, &p) == nil && p.Code != "" {
-			return fmt.Errorf("%s refused: %d %s: %s", what, p.Status, p.Code, p.Detail)
+			return nil, fmt.Errorf("%s refused: %d %s: %s", what, p.Status, p.Code, p.Detail)
 		}
-		return fmt.Errorf("%s: %s: %s", what, resp.Status, bytes.TrimSpace(data))
+		return nil, fmt.Errorf("%s: %s: %s", what, resp.Status, bytes.TrimSpace(data))
 	}
-	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("%s: the answer is not JSON: %w", what, err)
-	}
-	return nil
+	return data, nil
 }
 
 func (f adminFlags) token(cfg stack.Config) string {

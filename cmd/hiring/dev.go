@@ -155,6 +155,12 @@ func printStack(w io.Writer, cfg stack.Config, dataDir string, demo []loadResult
 			return err
 		}
 	}
+	if url, ok := reportURL(cfg); ok {
+		fmt.Fprintf(&b, "\nOpen the report in a browser: %s\n", url)
+		if cfg.Auth.Mode != auth.ModeOff {
+			b.WriteString("  (it needs the reader token: save it with `hiring report --out report.html` and open the file)\n")
+		}
+	}
 	b.WriteString("\nPoint a client or hiring-pipeline's code at it:\n")
 	keys := make([]string, 0, len(cfg.Env))
 	for k := range cfg.Env {

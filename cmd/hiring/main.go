@@ -27,6 +27,8 @@ type cli struct {
 	Backup  backupCmd  `cmd:"" help:"Back every table (or those named) up to Avro in the backup bucket, as of one point in time."`
 	Backups backupsCmd `cmd:"" help:"List the complete backups, newest first."`
 	Restore restoreCmd `cmd:"" help:"Verify a backup of a table and replace the table's rows with it (or load it into another table)."`
+	Metrics metricsCmd `cmd:"" help:"Print a stakeholder metric of a year: hires-by-quarter or departments-above-mean."`
+	Report  reportCmd  `cmd:"" help:"Save the visual report of a year as one self-contained HTML file."`
 	Bench   benchCmd   `cmd:"" help:"Measure the pipeline: load-csv on generated data, insert-rows under load, a function's cold start."`
 }
 
