@@ -38,8 +38,8 @@ var Roles = []Role{Reader, Writer, Admin}
 
 // The modes of Config.Mode.
 const (
-	// ModeGoogle verifies Google-signed ID tokens whose audience is
-	// Config.Audience and maps the caller's email to roles.
+	// ModeGoogle verifies Google-signed ID tokens whose audience is one of
+	// Config.Audiences and maps the caller's email to roles.
 	ModeGoogle = "google"
 	// ModeStatic accepts the bearer tokens of Config.Tokens, one per role:
 	// for the local stack (hiring dev --auth).
@@ -52,8 +52,10 @@ const (
 type Config struct {
 	// Mode is google, static or off.
 	Mode string `env:"AUTH_MODE, default=google"`
-	// Audience is the audience ID tokens must carry: the function's URL.
-	Audience string `env:"AUTH_AUDIENCE"`
+	// Audiences are the audiences an ID token may carry: the function's
+	// URLs (a Cloud Run function has a cloudfunctions.net and a run.app
+	// URL), comma separated.
+	Audiences []string `env:"AUTH_AUDIENCE"`
 	// Readers, Writers and Admins are the emails (users or service
 	// accounts) that have each role.
 	Readers []string `env:"READERS"`
@@ -105,8 +107,8 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...option.Cl
 			return nil, errors.New("auth.New: static mode needs AUTH_TOKENS")
 		}
 	case ModeGoogle:
-		if cfg.Audience == "" {
-			return nil, errors.New("auth.New: google mode needs AUTH_AUDIENCE, the function's URL")
+		if len(cfg.Audiences) == 0 || slices.Contains(cfg.Audiences, "") {
+			return nil, errors.New("auth.New: google mode needs AUTH_AUDIENCE, the function's URLs, comma separated and none empty")
 		}
 		v, err := idtoken.NewValidator(ctx, opts...)
 		if err != nil {
@@ -181,9 +183,14 @@ func (g *Guard) authenticate(ctx context.Context, token string) (Caller, error) 
 		}
 		return Caller{}, errors.New("unknown static token")
 	}
-	payload, err := g.validator.Validate(ctx, token, g.cfg.Audience)
+	// An empty audience makes Validate skip its check; the audience is
+	// checked against the list here.
+	payload, err := g.validator.Validate(ctx, token, "")
 	if err != nil {
 		return Caller{}, err
+	}
+	if !slices.Contains(g.cfg.Audiences, payload.Audience) {
+		return Caller{}, fmt.Errorf("the ID token's audience %q is none of the function's URLs", payload.Audience)
 	}
 	if payload.Issuer != "https://accounts.google.com" && payload.Issuer != "accounts.google.com" {
 		return Caller{}, fmt.Errorf("the ID token was issued by %q, not Google", payload.Issuer)

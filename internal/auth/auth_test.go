@@ -81,11 +81,12 @@ func TestStatic(t *testing.T) {
 func TestNew_Refuses(t *testing.T) {
 	t.Parallel()
 	for name, cfg := range map[string]auth.Config{
-		"unknown mode":        {Mode: "maybe"},
-		"google, no audience": {Mode: auth.ModeGoogle},
-		"static, no tokens":   {Mode: auth.ModeStatic},
-		"static, bad role":    {Mode: auth.ModeStatic, Tokens: map[string]string{"root": "0123456789abcdef0"}},
-		"static, short token": {Mode: auth.ModeStatic, Tokens: map[string]string{"writer": "short"}},
+		"unknown mode":           {Mode: "maybe"},
+		"google, no audience":    {Mode: auth.ModeGoogle},
+		"google, empty audience": {Mode: auth.ModeGoogle, Audiences: []string{"https://a.run.app", ""}},
+		"static, no tokens":      {Mode: auth.ModeStatic},
+		"static, bad role":       {Mode: auth.ModeStatic, Tokens: map[string]string{"root": "0123456789abcdef0"}},
+		"static, short token":    {Mode: auth.ModeStatic, Tokens: map[string]string{"writer": "short"}},
 	} {
 		if _, err := auth.New(context.Background(), cfg, nil); err == nil {
 			t.Errorf("%s: New accepted %+v", name, cfg)
@@ -139,8 +140,8 @@ func TestGoogle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const aud = "https://insert-rows-abc-uc.a.run.app"
-	cfg := auth.Config{Mode: auth.ModeGoogle, Audience: aud, Writers: []string{"loader@p.iam.gserviceaccount.com"}, Readers: []string{"analyst@example.com"}}
+	const aud, aud2 = "https://insert-rows-abc-uc.a.run.app", "https://us-central1-p.cloudfunctions.net/insert-rows"
+	cfg := auth.Config{Mode: auth.ModeGoogle, Audiences: []string{aud, aud2}, Writers: []string{"loader@p.iam.gserviceaccount.com"}, Readers: []string{"analyst@example.com"}}
 	g, err := auth.New(context.Background(), cfg, nil, option.WithHTTPClient(&http.Client{Transport: googleKeys{key}}))
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -160,6 +161,7 @@ func TestGoogle(t *testing.T) {
 		code  int
 	}{
 		{"writer", sign(t, key, claims("loader@p.iam.gserviceaccount.com", aud, now+600, true, "https://accounts.google.com")), 200},
+		{"writer, the other URL", sign(t, key, claims("loader@p.iam.gserviceaccount.com", aud2, now+600, true, "https://accounts.google.com")), 200},
 		{"reader on insert", sign(t, key, claims("analyst@example.com", aud, now+600, true, "https://accounts.google.com")), 403},
 		{"unknown email", sign(t, key, claims("who@example.com", aud, now+600, true, "https://accounts.google.com")), 403},
 		{"other audience", sign(t, key, claims("loader@p.iam.gserviceaccount.com", "https://metrics", now+600, true, "https://accounts.google.com")), 401},
