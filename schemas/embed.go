@@ -6,7 +6,8 @@ package schemas
 import "embed"
 
 // FS holds every <table>.json schema file of the dictionary at its root,
-// and the system schemas under system/.
+// and under system/ the system schemas, the table layout and the template
+// of the reader views.
 //
-//go:embed *.json system/*.json
+//go:embed *.json system/*.json system/*.sql
 var FS embed.FS

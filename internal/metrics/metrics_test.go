@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"regexp"
@@ -21,6 +22,7 @@ import (
 	"github.com/hiring-pipeline/hiring-pipeline/internal/stack"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/testutil"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/warehouse"
+	"github.com/hiring-pipeline/hiring-pipeline/schemas"
 )
 
 var (
@@ -273,6 +275,34 @@ func TestRefresh(t *testing.T) {
 	if len(rows) != 7 || rows[0][1] != "Support" || rows[0][2] != int64(216) {
 		t.Errorf("%s: %v", metrics.DepartmentsAboveMeanTable, rows)
 	}
+	// Terraform creates the metric tables from schemas/system; the refresh
+	// must write the columns declared there.
+	for _, table := range []string{metrics.HiresByQuarterTable, metrics.DepartmentsAboveMeanTable} {
+		data, err := fs.ReadFile(schemas.FS, "system/"+table+".json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		declared, err := bigquery.SchemaFromJSON(data)
+		if err != nil {
+			t.Fatalf("schemas/system/%s.json: %v", table, err)
+		}
+		md, err := e.bq.Dataset("hiring").Table(table).Metadata(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := columns(md.Schema), columns(declared); got != want {
+			t.Errorf("%s has columns %s; schemas/system declares %s", table, got, want)
+		}
+	}
+}
+
+// columns lists a schema's column names and types.
+func columns(s bigquery.Schema) string {
+	var parts []string
+	for _, f := range s {
+		parts = append(parts, f.Name+" "+string(f.Type))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // TestQueries_FilterOnPartitionColumn shows that both metric queries filter

@@ -139,10 +139,19 @@ func RawSchema(t *dictionary.Table) bigquery.Schema {
 }
 
 // ViewQuery returns the GoogleSQL of a table's reader view: per key, the row
-// ingested last (ties broken by ingestion id, then position in the source).
+// ingested last. It fills schemas/system/reader_view.sql, the template that
+// Terraform fills too.
 func ViewQuery(dataset string, t *dictionary.Table) string {
-	return fmt.Sprintf("SELECT %s\nFROM `%s.%s`\nWHERE TRUE\nQUALIFY ROW_NUMBER() OVER (PARTITION BY %s ORDER BY %s DESC, %s DESC, %s DESC) = 1",
-		strings.Join(t.ColumnNames(), ", "), dataset, RawTable(t.Name), t.Key().Name, ColIngestedAt, ColIngestionID, ColOrdinal)
+	tmpl, err := fs.ReadFile(schemas.FS, "system/reader_view.sql")
+	if err != nil {
+		panic(fmt.Sprintf("embedded reader view template: %v", err))
+	}
+	return strings.NewReplacer(
+		"${dataset}", dataset,
+		"${raw_table}", RawTable(t.Name),
+		"${columns}", strings.Join(t.ColumnNames(), ", "),
+		"${key}", t.Key().Name,
+	).Replace(string(tmpl))
 }
 
 // RejectedRow returns a rejected_rows row, in its schema's order: the first

@@ -80,7 +80,10 @@ func TestViewQuery(t *testing.T) {
 	t.Parallel()
 	tbl, _ := dictionary.Default().Table("jobs")
 	q := warehouse.ViewQuery("hiring", tbl)
-	for _, want := range []string{"SELECT id, job", "FROM `hiring.jobs_raw`", "PARTITION BY id ORDER BY _ingested_at DESC"} {
+	if strings.Contains(q, "${") {
+		t.Errorf("view query %q has a placeholder left", q)
+	}
+	for _, want := range []string{"SELECT id, job\n", "FROM `hiring.jobs_raw`", "PARTITION BY id ORDER BY _ingested_at DESC"} {
 		if !strings.Contains(q, want) {
 			t.Errorf("view query %q lacks %q", q, want)
 		}
