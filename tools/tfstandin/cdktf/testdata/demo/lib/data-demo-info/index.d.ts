@@ -1,0 +1,3 @@
+export interface DataDemoInfoConfig extends cdktf.TerraformMetaArguments {
+    readonly id?: string;
+}
