@@ -1,0 +1,140 @@
+package infra
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"golang.org/x/mod/modfile"
+
+	hiringpipeline "github.com/hiring-pipeline/hiring-pipeline"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/function"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/metrics"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/warehouse"
+)
+
+// theCode is what the Go code declares.
+func theCode(t *testing.T) code {
+	t.Helper()
+	data, err := os.ReadFile("../go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod, err := modfile.ParseLax("go.mod", data, nil)
+	if err != nil || mod.Go == nil {
+		t.Fatalf("go.mod: %v", err)
+	}
+	return code{
+		Functions:    hiringpipeline.Functions,
+		Dictionary:   dictionary.Default().Names(),
+		SystemTables: []string{warehouse.RejectedRows, warehouse.IngestLog, metrics.HiresByQuarterTable, metrics.DepartmentsAboveMeanTable},
+		RawTable:     warehouse.RawTable,
+		GoVersion:    mod.Go.Version,
+	}
+}
+
+func TestCrossCheck(t *testing.T) {
+	t.Parallel()
+	if problems := crossCheck(".", theCode(t)); len(problems) > 0 {
+		t.Errorf("infra/ and the code disagree:\n%s", strings.Join(problems, "\n"))
+	}
+}
+
+// copyInfra copies the .tf files to a new folder, replacing old with new in
+// file name once.
+func copyInfra(t *testing.T, name, old, new string) string {
+	t.Helper()
+	dir := t.TempDir()
+	files, err := filepath.Glob("*.tf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f == name {
+			if !strings.Contains(string(data), old) {
+				t.Fatalf("%s has no %q to change", name, old)
+			}
+			data = []byte(strings.Replace(string(data), old, new, 1))
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// TestCrossCheck_Catches renames things on one side only and expects the
+// cross-check to name the mismatch.
+func TestCrossCheck_Catches(t *testing.T) {
+	t.Parallel()
+	renamed := func(defs []function.Definition, name, entry string) []function.Definition {
+		out := slices.Clone(defs)
+		for i := range out {
+			if out[i].Name == name {
+				out[i].EntryPoint = entry
+			}
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name      string
+		file      string
+		old, new  string
+		code      func(code) code
+		wantMatch string
+	}{
+		{name: "entry point renamed in Terraform", file: "functions.tf", old: `entry_point     = "RestoreTable"`, new: `entry_point     = "RestoreTables"`,
+			wantMatch: `function restore-table: Terraform's entry_point is "RestoreTables", functions.go registers "RestoreTable"`},
+		{name: "entry point renamed in Go", code: func(c code) code { c.Functions = renamed(c.Functions, "metrics", "StakeholderMetrics"); return c },
+			wantMatch: `function metrics: Terraform's entry_point is "Metrics", functions.go registers "StakeholderMetrics"`},
+		{name: "function missing from Terraform", file: "functions.tf", old: `"metrics" = {
+      entry_point`, new: `"metrics-v2" = {
+      entry_point`,
+			wantMatch: `function metrics \(entry point Metrics\) is registered in functions.go but not in local.function_defaults`},
+		{name: "function missing from Go", code: func(c code) code { c.Functions = c.Functions[1:]; return c },
+			wantMatch: `Terraform deploys function load-csv \(entry point LoadCSV\), which functions.go does not register`},
+		{name: "system table renamed in Terraform", file: "main.tf", old: `"ingest_log"]`, new: `"ingestion_log"]`,
+			wantMatch: `the code writes table ingest_log, which Terraform does not create`},
+		{name: "metric table renamed in Go", code: func(c code) code { c.SystemTables[2] = "metrics_hires_per_quarter"; return c },
+			wantMatch: `Terraform creates table metrics_hires_by_quarter, which the code does not know`},
+		{name: "raw table renamed in Terraform", file: "bigquery.tf", old: `table_id            = "${each.key}_raw"`, new: `table_id            = "${each.key}_append"`,
+			wantMatch: `google_bigquery_table.raw names the table of jobs "jobs_append", the code "jobs_raw"`},
+		{name: "dictionary tables listed by hand", file: "main.tf", old: `fileset("${local.repository}/schemas", "*.json")`, new: `["departments.json", "jobs.json"]`,
+			wantMatch: `local.dictionary must come from fileset`},
+		{name: "a variable not set", file: "functions.tf", old: `HIRING_METRICS_YEARS = join`, new: `HIRING_METRIC_YEARS = join`,
+			wantMatch: `function metrics reads HIRING_METRICS_YEARS, which Terraform does not set`},
+		{name: "a local variable set", file: "functions.tf", old: `HIRING_MAX_BODY_BYTES = tostring(var.max_body_bytes)`, new: `HIRING_MAX_BODY_BYTES = tostring(var.max_body_bytes)
+      HIRING_AUTH_TOKENS = "x"`,
+			wantMatch: `function insert-rows: Terraform sets HIRING_AUTH_TOKENS, which only the local stack may set`},
+		{name: "runtime behind go.mod", code: func(c code) code { c.GoVersion = "1.27"; return c },
+			wantMatch: `local.go_runtime must be "go127", for go 1.27 in go.mod`},
+		{name: "scheduler job for no function", file: "scheduler.tf", old: `"backup-tables" = {
+      schedule`, new: `"backup-table" = {
+      schedule`,
+			wantMatch: `scheduler job backup-table targets no HTTP function of functions.go`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := "."
+			if tc.file != "" {
+				dir = copyInfra(t, tc.file, tc.old, tc.new)
+			}
+			c := theCode(t)
+			if tc.code != nil {
+				c = tc.code(c)
+			}
+			problems := crossCheck(dir, c)
+			if !slices.ContainsFunc(problems, regexp.MustCompile("^"+tc.wantMatch).MatchString) {
+				t.Errorf("the cross-check did not report %q; it reported:\n%s", tc.wantMatch, strings.Join(problems, "\n"))
+			}
+		})
+	}
+}

@@ -1,0 +1,79 @@
+# tofu test / terraform test: plans the configuration with example values
+# and checks what the plan would create.
+
+variables {
+  project_id = "hiring-test-project"
+  region     = "us-central1"
+  admins     = ["user:admin@example.com"]
+  writers    = ["serviceAccount:writer@hiring-test-project.iam.gserviceaccount.com"]
+  readers    = ["user:reader@example.com"]
+}
+
+run "plan" {
+  command = plan
+
+  assert {
+    condition     = alltrue([for b in [google_storage_bucket.landing, google_storage_bucket.staging, google_storage_bucket.backups, google_storage_bucket.source] : b.uniform_bucket_level_access && b.public_access_prevention == "enforced"])
+    error_message = "Every bucket must have uniform access and enforced public access prevention."
+  }
+
+  assert {
+    condition     = google_storage_bucket.landing.versioning[0].enabled && google_storage_bucket.backups.versioning[0].enabled && google_storage_bucket.backups.soft_delete_policy[0].retention_duration_seconds == 0 && length(google_storage_bucket.backups.retention_policy) == 0
+    error_message = "The landing and backup buckets must keep versions; the backup bucket must have no soft delete and no retention policy."
+  }
+
+  assert {
+    condition     = one(google_storage_bucket.staging.lifecycle_rule[0].condition).age == 3
+    error_message = "Staged files must expire after staging_retention_days."
+  }
+
+  assert {
+    condition     = length(google_cloudfunctions2_function.fn) == 5 && alltrue([for f in google_cloudfunctions2_function.fn : f.build_config[0].runtime == "go126"])
+    error_message = "Five functions on the go126 runtime."
+  }
+
+  assert {
+    condition     = google_cloudfunctions2_function.fn["load-csv"].event_trigger[0].retry_policy == "RETRY_POLICY_RETRY" && google_cloudfunctions2_function.fn["load-csv"].event_trigger[0].event_type == "google.cloud.storage.object.v1.finalized"
+    error_message = "load-csv must be triggered by finalized objects, with retries."
+  }
+
+  assert {
+    condition     = alltrue([for name in ["insert-rows", "backup-tables", "restore-table", "metrics"] : length(google_cloudfunctions2_function.fn[name].event_trigger) == 0])
+    error_message = "Only load-csv has an event trigger."
+  }
+
+  assert {
+    condition     = alltrue([for k in keys(google_cloud_run_service_iam_member.invoker) : !strcontains(k, "allUsers") && !strcontains(k, "allAuthenticatedUsers")])
+    error_message = "No function may be public."
+  }
+
+  assert {
+    condition     = google_cloud_run_service_iam_member.invoker["restore-table/user:admin@example.com"].role == "roles/run.invoker" && !contains(keys(google_cloud_run_service_iam_member.invoker), "restore-table/user:reader@example.com")
+    error_message = "Only admins may invoke restore-table."
+  }
+
+  assert {
+    condition     = google_bigquery_table.raw["hired_employees"].time_partitioning[0].field == "datetime" && join(",", google_bigquery_table.raw["hired_employees"].clustering) == "department_id,job_id"
+    error_message = "hired_employees_raw must be partitioned by datetime and clustered by department_id, job_id."
+  }
+
+  assert {
+    condition     = toset(keys(google_bigquery_table.view)) == toset(["departments", "jobs", "hired_employees"]) && strcontains(google_bigquery_table.view["jobs"].view[0].query, "FROM `hiring.jobs_raw`")
+    error_message = "Every dictionary table must have a reader view over its raw table."
+  }
+
+  assert {
+    condition     = alltrue([for j in google_cloud_scheduler_job.job : j.http_target[0].http_method == "POST" && length(j.http_target[0].oidc_token) == 1]) && google_cloud_scheduler_job.job["metrics"].schedule == "30 2 * * *"
+    error_message = "The scheduler jobs must POST with OIDC tokens on their schedules."
+  }
+}
+
+run "refuses_a_group_as_admin" {
+  command = plan
+
+  variables {
+    admins = ["group:admins@example.com"]
+  }
+
+  expect_failures = [var.admins]
+}

@@ -1,0 +1,199 @@
+variable "project_id" {
+  description = "Google Cloud project to deploy into. Its billing must be enabled."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.project_id))
+    error_message = "project_id must be a project ID (6 to 30 lowercase letters, digits and hyphens), not its name or number."
+  }
+}
+
+variable "region" {
+  description = "Region of the functions, the buckets, the Eventarc trigger and the scheduler jobs, e.g. us-central1."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z]+-[a-z]+[0-9]$", var.region))
+    error_message = "region must be a Google Cloud region such as us-central1 or europe-west1."
+  }
+}
+
+variable "admins" {
+  description = "Principals with the admin role: may restore tables, back up, refresh the metrics, and do what readers and writers do. Each is user:EMAIL or serviceAccount:EMAIL (ID tokens carry an email, not a group). At least one."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.admins) > 0 && alltrue([for m in var.admins : can(regex("^(user|serviceAccount):[^@\\s]+@[^@\\s]+$", m))])
+    error_message = "admins must hold at least one principal, each user:EMAIL or serviceAccount:EMAIL."
+  }
+}
+
+variable "writers" {
+  description = "Principals with the writer role: may insert rows through insert-rows. Each is user:EMAIL or serviceAccount:EMAIL."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for m in var.writers : can(regex("^(user|serviceAccount):[^@\\s]+@[^@\\s]+$", m))])
+    error_message = "Each writer must be user:EMAIL or serviceAccount:EMAIL."
+  }
+}
+
+variable "readers" {
+  description = "Principals with the reader role: may read the metrics and the report. Each is user:EMAIL or serviceAccount:EMAIL."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for m in var.readers : can(regex("^(user|serviceAccount):[^@\\s]+@[^@\\s]+$", m))])
+    error_message = "Each reader must be user:EMAIL or serviceAccount:EMAIL."
+  }
+}
+
+variable "name_prefix" {
+  description = "Prefix of every resource name: functions are <prefix>-load-csv and so on, buckets <project_id>-<prefix>-landing and so on, service accounts <prefix>-<role>."
+  type        = string
+  default     = "hiring"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,14}$", var.name_prefix))
+    error_message = "name_prefix must be 1 to 15 lowercase letters, digits or hyphens, starting with a letter (service account ids are at most 30 characters)."
+  }
+}
+
+variable "dataset_id" {
+  description = "BigQuery dataset that holds the tables, views and metric tables."
+  type        = string
+  default     = "hiring"
+
+  validation {
+    condition     = can(regex("^[A-Za-z_][A-Za-z0-9_]*$", var.dataset_id)) && length(var.dataset_id) <= 1024
+    error_message = "dataset_id must be at most 1024 letters, digits and underscores, not starting with a digit."
+  }
+}
+
+variable "bigquery_location" {
+  description = "Location of the dataset and its jobs: US, EU, or the functions' region. Load and extract jobs need the buckets to be in or within it."
+  type        = string
+  default     = "US"
+}
+
+variable "backup_schedule" {
+  description = "When backup-tables runs, in cron format, in time_zone."
+  type        = string
+  default     = "0 2 * * *"
+}
+
+variable "metrics_refresh_schedule" {
+  description = "When the metrics function refreshes the metric tables, in cron format, in time_zone."
+  type        = string
+  default     = "30 2 * * *"
+}
+
+variable "time_zone" {
+  description = "Time zone of the schedules (tz database name)."
+  type        = string
+  default     = "Etc/UTC"
+}
+
+variable "backup_retention_days" {
+  description = "Days a backup is kept in the backup bucket before its objects are deleted."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.backup_retention_days >= 1
+    error_message = "backup_retention_days must be at least 1."
+  }
+}
+
+variable "landing_noncurrent_days" {
+  description = "Days an overwritten or deleted file of the landing bucket stays recoverable (object versioning)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.landing_noncurrent_days >= 1
+    error_message = "landing_noncurrent_days must be at least 1."
+  }
+}
+
+variable "staging_retention_days" {
+  description = "Days the Avro files of load jobs are kept in the staging bucket. They are only needed while a load runs."
+  type        = number
+  default     = 3
+
+  validation {
+    condition     = var.staging_retention_days >= 1
+    error_message = "staging_retention_days must be at least 1."
+  }
+}
+
+variable "metrics_years" {
+  description = "Years that the scheduled refresh writes to the metric tables (HIRING_METRICS_YEARS)."
+  type        = list(number)
+  default     = [2021, 2022]
+}
+
+variable "backup_codec" {
+  description = "Compression of the backup Avro files: NONE, DEFLATE or SNAPPY (HIRING_BACKUP_CODEC)."
+  type        = string
+  default     = "SNAPPY"
+
+  validation {
+    condition     = contains(["NONE", "DEFLATE", "SNAPPY"], var.backup_codec)
+    error_message = "backup_codec must be NONE, DEFLATE or SNAPPY."
+  }
+}
+
+variable "staging_codec" {
+  description = "Compression of the staged Avro files of load-csv: null, deflate or snappy (HIRING_STAGING_CODEC)."
+  type        = string
+  default     = "snappy"
+
+  validation {
+    condition     = contains(["null", "deflate", "snappy"], var.staging_codec)
+    error_message = "staging_codec must be null, deflate or snappy."
+  }
+}
+
+variable "reject_log_limit" {
+  description = "Rejected rows of one file that load-csv logs one by one; the rest are counted in one line (HIRING_REJECT_LOG_LIMIT). rejected_rows keeps them all."
+  type        = number
+  default     = 100
+}
+
+variable "max_body_bytes" {
+  description = "Largest request body insert-rows accepts, in bytes (HIRING_MAX_BODY_BYTES)."
+  type        = number
+  default     = 2097152
+}
+
+variable "functions" {
+  description = "Per function (load-csv, insert-rows, backup-tables, restore-table, metrics), overrides of its memory (e.g. 512Mi), cpu, timeout_seconds, max_instances and concurrency (requests per instance). Unset fields keep the defaults of locals.function_defaults in functions.tf."
+  type = map(object({
+    memory          = optional(string)
+    cpu             = optional(string)
+    timeout_seconds = optional(number)
+    max_instances   = optional(number)
+    concurrency     = optional(number)
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for k in keys(var.functions) : contains(["load-csv", "insert-rows", "backup-tables", "restore-table", "metrics"], k)])
+    error_message = "functions may only name load-csv, insert-rows, backup-tables, restore-table and metrics."
+  }
+}
+
+variable "deletion_protection" {
+  description = "Protect the dataset's tables from deletion by Terraform. Turn off only to tear a test deployment down."
+  type        = bool
+  default     = true
+}
+
+variable "labels" {
+  description = "Labels added to every resource that takes labels."
+  type        = map(string)
+  default     = {}
+}
