@@ -38,7 +38,10 @@ if ! grep -qF "Open the report in a browser: $report" "$log"; then
   cat "$log" >&2
   exit 1
 fi
-curl -sf "$report" | grep -q "<title>Hiring report 2021</title>" || { echo "no report at $report" >&2; exit 1; }
+# The whole page is read before it is searched: under pipefail, grep -q
+# leaving early would make curl fail on a closed pipe.
+page="$(curl -sf "$report")" || { echo "no report at $report" >&2; exit 1; }
+[[ "$page" == *"<title>Hiring report 2021</title>"* ]] || { echo "$report is not the 2021 report" >&2; exit 1; }
 
 # Every curl and `go run ./cmd/hiring ...` command (but dev, which starts a
 # stack) in the README's sh blocks, joined with its continuation lines; the
