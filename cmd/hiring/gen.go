@@ -12,6 +12,7 @@ import (
 
 	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/gen"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/procstat"
 )
 
 // genCmd writes synthetic CSV files; see gen.Write.
@@ -22,7 +23,7 @@ type genCmd struct {
 	Departments  int64   `help:"Number of departments rows." default:"12" placeholder:"D"`
 	Jobs         int64   `help:"Number of jobs rows." default:"183" placeholder:"J"`
 	Out          string  `help:"Folder to write the CSV files and summary.json into; created if missing." required:"" type:"path" placeholder:"DIR"`
-	JSON         bool    `name:"json" help:"Print the summary as JSON instead of text."`
+	JSON         bool    `name:"json" help:"Print the summary and the peak RSS as JSON instead of text."`
 }
 
 // Validate checks the flags before anything is written.
@@ -46,8 +47,16 @@ func (c *genCmd) Validate() error {
 	return nil
 }
 
+// genReport is what gen prints: the summary, and the peak resident set size
+// of the process, which is not in summary.json because it depends on the
+// machine. PeakRSSBytes is 0 where /proc is not available.
+type genReport struct {
+	gen.Summary
+	PeakRSSBytes int64 `json:"peak_rss_bytes,omitempty"`
+}
+
 // Run writes the files, reporting progress on stderr, and prints the
-// summary on stdout.
+// summary and the peak RSS on stdout.
 func (c *genCmd) Run(ctx context.Context, con *console) error {
 	s, err := gen.Write(ctx, gen.Options{
 		Dir:          c.Out,
@@ -63,23 +72,32 @@ func (c *genCmd) Run(ctx context.Context, con *console) error {
 	if err != nil {
 		return err
 	}
+	r := genReport{Summary: s}
+	if r.PeakRSSBytes, err = procstat.PeakRSS(); err != nil && !errors.Is(err, procstat.ErrUnsupported) {
+		return err
+	}
 	if c.JSON {
 		enc := json.NewEncoder(con.Stdout)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(s); err != nil {
+		if err := enc.Encode(r); err != nil {
 			return fmt.Errorf("write summary: %w", err)
 		}
 		return nil
 	}
-	if err := printSummary(con.Stdout, s); err != nil {
+	if err := printSummary(con.Stdout, r); err != nil {
 		return fmt.Errorf("write summary: %w", err)
 	}
 	return nil
 }
 
-// printSummary prints one line per file, with its rejects by rule.
-func printSummary(w io.Writer, s gen.Summary) error {
+// printSummary prints the time and peak RSS, then one line per file, with
+// its rejects by rule.
+func printSummary(w io.Writer, r genReport) error {
+	s := r.Summary
 	fmt.Fprintf(w, "Wrote %s in %.1fs (seed %d, invalid ratio %v)\n", s.Out, s.ElapsedSeconds, s.Seed, s.InvalidRatio)
+	if r.PeakRSSBytes > 0 {
+		fmt.Fprintf(w, "Peak RSS: %.1f MiB\n", float64(r.PeakRSSBytes)/(1<<20))
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "file\trows\tvalid\tinvalid")
 	for _, f := range s.Files {

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -41,6 +43,10 @@ func TestGen(t *testing.T) {
 			if err := json.Unmarshal(data, &s); err != nil {
 				t.Fatalf("summary.json: %v", err)
 			}
+			if bytes.Contains(data, []byte("peak_rss_bytes")) {
+				t.Errorf("summary.json has the peak RSS, which depends on the machine:\n%s", data)
+			}
+			linux := runtime.GOOS == "linux"
 			if s.Rows != 300 || s.InvalidRatio != 0.2 || s.Seed != 5 || s.Departments != 20 || s.Jobs != 30 || s.Out != dir || len(s.Files) != 3 {
 				t.Errorf("summary.json = %+v, want the flags given and 3 files", s)
 			}
@@ -55,14 +61,26 @@ func TestGen(t *testing.T) {
 						t.Errorf("stdout does not contain %q:\n%s", want, stdout.String())
 					}
 				}
+				var mib float64
+				lines := strings.Split(stdout.String(), "\n")
+				_, err := fmt.Sscanf(lines[1], "Peak RSS: %f MiB", &mib)
+				if linux && (err != nil || mib <= 0) {
+					t.Errorf("second line is not the peak RSS (%v, %v MiB):\n%s", err, mib, stdout.String())
+				}
+				if !linux && strings.Contains(stdout.String(), "Peak RSS") {
+					t.Errorf("stdout has a peak RSS without /proc:\n%s", stdout.String())
+				}
 				return
 			}
-			var printed gen.Summary
+			var printed genReport
 			if err := json.Unmarshal(stdout.Bytes(), &printed); err != nil {
 				t.Fatalf("--json output does not parse: %v\n%s", err, stdout.String())
 			}
 			if printed.Rows != 300 || len(printed.Files) != 3 || printed.Files[2].Valid != s.Files[2].Valid {
-				t.Errorf("--json output = %+v, want the summary of summary.json %+v", printed, s)
+				t.Errorf("--json output = %+v, want the summary of summary.json %+v", printed.Summary, s)
+			}
+			if linux != (printed.PeakRSSBytes > 0) {
+				t.Errorf("--json peak_rss_bytes = %d on %s", printed.PeakRSSBytes, runtime.GOOS)
 			}
 		})
 	}
