@@ -74,7 +74,7 @@ func (c *genCmd) Run(ctx context.Context, con *console) error {
 	}
 	r := genReport{Summary: s}
 	if r.PeakRSSBytes, err = procstat.PeakRSS(); err != nil && !errors.Is(err, procstat.ErrUnsupported) {
-		return err
+		fmt.Fprintf(con.Stderr, "warning: the files are written, but the peak RSS is unknown: %v\n", err)
 	}
 	if c.JSON {
 		enc := json.NewEncoder(con.Stdout)
