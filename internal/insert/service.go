@@ -34,6 +34,17 @@ type Config struct {
 	StorageWriteEndpoint string `env:"BIGQUERY_STORAGE_ENDPOINT"`
 	// MaxBodyBytes bounds a request body; a larger one is answered 413.
 	MaxBodyBytes int64 `env:"MAX_BODY_BYTES, default=2097152"`
+	// ClaimsBucket holds the idempotency claims, one object per key under
+	// idempotency/: the staging bucket.
+	ClaimsBucket string `env:"STAGING_BUCKET, required"`
+	// IdempotencyRetention is how long a key's claim answers for it; a
+	// request with the key after that is a new batch. Terraform deletes
+	// claims older than this with a lifecycle rule.
+	IdempotencyRetention time.Duration `env:"IDEMPOTENCY_RETENTION, default=24h"`
+	// RequestTimeout is the function's timeout: a request gives up after
+	// it, and a claim left in progress longer than it (its instance
+	// crashed) is taken over by the next request with the key.
+	RequestTimeout time.Duration `env:"REQUEST_TIMEOUT, default=60s"`
 }
 
 // Appender appends rows to a table: all of them or none.
