@@ -12,9 +12,11 @@ import (
 
 	"github.com/hiring-pipeline/hiring-pipeline/internal/auth"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/bqwrite"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/clients"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/config"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/function"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/idempotency"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/insert"
 )
 
@@ -27,7 +29,8 @@ var Definition = function.Definition{
 }
 
 // New builds the function from HIRING_* configuration: one Storage Write
-// API client for the instance's life.
+// API client and one Cloud Storage client (for the idempotency claims) for
+// the instance's life.
 func New(ctx context.Context, lookup envconfig.Lookuper, logger *slog.Logger) (http.Handler, error) {
 	cfg, err := config.Load[insert.Config](ctx, lookup)
 	if err != nil {
@@ -41,7 +44,17 @@ func New(ctx context.Context, lookup envconfig.Lookuper, logger *slog.Logger) (h
 	if err != nil {
 		return nil, err
 	}
-	svc, err := insert.NewService(dictionary.Default(), appender, bqwrite.Transient, cfg.MaxBodyBytes, logger)
+	gcs, err := clients.Storage(ctx, config.StorageEmulatorHost(lookup))
+	if err != nil {
+		return nil, err
+	}
+	claims, err := idempotency.New(gcs, cfg.ClaimsBucket, idempotency.Options{
+		Prefix: insert.ClaimsPrefix, Lease: cfg.RequestTimeout, Retention: cfg.IdempotencyRetention})
+	if err != nil {
+		return nil, err
+	}
+	svc, err := insert.NewService(insert.Options{Dictionary: dictionary.Default(), Appender: appender, Transient: bqwrite.Transient,
+		Claims: claims, MaxBodyBytes: cfg.MaxBodyBytes, Timeout: cfg.RequestTimeout, Logger: logger})
 	if err != nil {
 		return nil, err
 	}

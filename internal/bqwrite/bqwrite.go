@@ -108,7 +108,7 @@ func (a *Appender) Append(ctx context.Context, table string, schema bigquery.Sch
 	for i, row := range rows {
 		b, err := s.enc.Encode(row)
 		if err != nil {
-			return fmt.Errorf("bqwrite: row %d of %s: %w", i, table, err)
+			return &encodeError{fmt.Errorf("bqwrite: row %d of %s: %w", i, table, err)}
 		}
 		data[i] = b
 	}
@@ -121,6 +121,12 @@ func (a *Appender) Append(ctx context.Context, table string, schema bigquery.Sch
 	}
 	return nil
 }
+
+// encodeError is a row that does not fit its table's writer schema.
+type encodeError struct{ err error }
+
+func (e *encodeError) Error() string { return e.err.Error() }
+func (e *encodeError) Unwrap() error { return e.err }
 
 // Encoder serializes rows of one table into the protocol buffer messages
 // that the Storage Write API takes for the table's writer schema. It is safe
@@ -201,23 +207,29 @@ func (e *Encoder) Encode(row []any) ([]byte, error) {
 	return proto.Marshal(msg)
 }
 
-// Transient reports whether an Append error may succeed on another try: the
-// service unavailable, overloaded or out of time.
+// Transient reports whether an Append error may succeed on another try.
+// Only errors that another try would repeat are permanent: a request the
+// service refuses (invalid, unknown table, no permission, not
+// implemented) and a row this package cannot encode. Everything else (the
+// service unavailable or overloaded, a connection dropped, a deadline) is
+// transient, so that callers retry rather than give up on a batch that
+// would land.
 func Transient(err error) bool {
-	if errors.Is(err, context.DeadlineExceeded) {
+	if err == nil {
+		return false
+	}
+	var ee *encodeError
+	if errors.As(err, &ee) {
+		return false
+	}
+	var se interface{ GRPCStatus() *status.Status }
+	if !errors.As(err, &se) {
 		return true
 	}
-	st, ok := status.FromError(err)
-	if !ok {
-		var se interface{ GRPCStatus() *status.Status }
-		if !errors.As(err, &se) {
-			return false
-		}
-		st = se.GRPCStatus()
+	switch se.GRPCStatus().Code() {
+	case codes.InvalidArgument, codes.NotFound, codes.AlreadyExists, codes.PermissionDenied, codes.Unauthenticated,
+		codes.FailedPrecondition, codes.OutOfRange, codes.Unimplemented:
+		return false
 	}
-	switch st.Code() {
-	case codes.Unavailable, codes.ResourceExhausted, codes.DeadlineExceeded, codes.Aborted, codes.Internal:
-		return true
-	}
-	return false
+	return true
 }

@@ -9,13 +9,17 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"cloud.google.com/go/bigquery"
+	"github.com/google/go-cmp/cmp"
 	"google.golang.org/api/option"
 
 	"github.com/hiring-pipeline/hiring-pipeline/functions/insertrows"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
+	gcsemu "github.com/hiring-pipeline/hiring-pipeline/internal/emulator/gcs"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/function"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/idempotency"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/insert"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/stack"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/testutil"
@@ -230,8 +234,9 @@ func TestInsert_PartialBatch(t *testing.T) {
 	}
 }
 
-// TestInsert_Idempotent sends the same batch 10 times with a key and 10
-// times without.
+// TestInsert_Idempotent sends the same batch 10 times with a key: every
+// answer is the first, byte for byte, marked as a replay, and readers see
+// the batch once; the key with another body is refused.
 func TestInsert_Idempotent(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, false)
@@ -239,28 +244,65 @@ func TestInsert_Idempotent(t *testing.T) {
 	snapshot := func() string {
 		return fmt.Sprint(testutil.Query(t, e.bq.Query("SELECT id, job FROM hiring.jobs ORDER BY id")))
 	}
-	for _, header := range [][]string{{"Idempotency-Key", "batch-42"}, nil} {
-		var first response
-		var seen string
-		for i := range 10 {
-			r := e.do(t, "POST", "/tables/jobs/rows", "application/json", "", body, header...)
-			if r.status != 200 {
-				t.Fatalf("attempt %d: %d %s", i, r.status, r.body)
-			}
-			if i == 0 {
-				first, seen = r, snapshot()
-				continue
-			}
-			if !bytes.Equal(r.body, first.body) {
-				t.Errorf("attempt %d answered\n%s\nnot\n%s", i, r.body, first.body)
-			}
-			if now := snapshot(); now != seen {
-				t.Errorf("attempt %d changed what readers see:\n%s\n%s", i, seen, now)
-			}
+	key := []string{"Idempotency-Key", "batch-42"}
+	first := e.do(t, "POST", "/tables/jobs/rows", "application/json", "", body, key...)
+	if first.status != 200 || first.header.Get(insert.ReplayedHeader) != "" {
+		t.Fatalf("first answer: %d %v %s", first.status, first.header, first.body)
+	}
+	seen := snapshot()
+	for i := 1; i < 10; i++ {
+		// White space is not part of the request.
+		r := e.do(t, "POST", "/tables/jobs/rows", "application/json", "", bytes.ReplaceAll(body, []byte(", "), []byte(",\n  ")), key...)
+		if r.status != 200 || !bytes.Equal(r.body, first.body) || r.header.Get(insert.ReplayedHeader) != "true" {
+			t.Errorf("attempt %d answered %d %s %q, want the first answer replayed:\n%s", i, r.status, r.header.Get(insert.ReplayedHeader), r.body, first.body)
 		}
 	}
-	if n := testutil.Query(t, e.bq.Query("SELECT COUNT(*) FROM hiring.jobs"))[0][0].(int64); n != 5 {
-		t.Errorf("readers see %d jobs, want 5", n)
+	if now := snapshot(); now != seen {
+		t.Errorf("the replays changed what readers see:\n%s\n%s", seen, now)
+	}
+	for name, variant := range map[string]struct {
+		path, contentType string
+		body              []byte
+	}{
+		"another body":       {"/tables/jobs/rows", "application/json", jsonRows(jobRows(100, 4)...)},
+		"atomic":             {"/tables/jobs/rows?atomic=true", "application/json", body},
+		"another media type": {"/tables/jobs/rows", "text/csv", []byte("100,Job 100\r\n")},
+	} {
+		r := e.do(t, "POST", variant.path, variant.contentType, "", variant.body, key...)
+		if r.status != 422 || problemCode(t, r) != "idempotency_key_reused" {
+			t.Errorf("%s with the same key: %d %s, want 422 idempotency_key_reused", name, r.status, r.body)
+		}
+	}
+	if now := snapshot(); now != seen {
+		t.Errorf("the refused requests changed what readers see:\n%s\n%s", seen, now)
+	}
+	counts := testutil.Query(t, e.bq.Query("SELECT (SELECT COUNT(*) FROM hiring.jobs_raw), (SELECT COUNT(*) FROM hiring.rejected_rows)"))[0]
+	if counts[0] != int64(5) || counts[1] != int64(1) {
+		t.Errorf("jobs_raw has %v rows and rejected_rows %v, want 5 and 1", counts[0], counts[1])
+	}
+}
+
+// TestInsert_NoKey: without a key every request is a new batch, so a batch
+// sent again after another one wins again (A, B, A leaves A).
+func TestInsert_NoKey(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	a, b := jsonRows(`{"id": 7, "job": "A"}`), jsonRows(`{"id": 7, "job": "B"}`)
+	var ids []string
+	for i, body := range [][]byte{a, b, a} {
+		r := e.do(t, "POST", "/tables/jobs/rows", "application/json", "", body)
+		var res insert.Result
+		if err := json.Unmarshal(r.body, &res); err != nil || r.status != 200 || res.Inserted != 1 {
+			t.Fatalf("request %d: %d %s", i, r.status, r.body)
+		}
+		ids = append(ids, res.IngestionID)
+	}
+	if ids[0] == ids[2] {
+		t.Errorf("two requests share the ingestion id %s", ids[0])
+	}
+	got := testutil.Query(t, e.bq.Query("SELECT job, (SELECT COUNT(*) FROM hiring.jobs_raw) FROM hiring.jobs WHERE id = 7"))
+	if want := [][]bigquery.Value{{"A", int64(3)}}; !cmp.Equal(got, want) {
+		t.Errorf("readers see %v, want %v", got, want)
 	}
 }
 
@@ -289,4 +331,34 @@ func TestInsert_Auth(t *testing.T) {
 			}
 		})
 	}
+}
+
+// newClaims returns a claims store on a Cloud Storage emulator of its own.
+func newClaims(tb testing.TB) *idempotency.Store {
+	tb.Helper()
+	return newClaimsWithLease(tb, time.Minute)
+}
+
+// newClaimsWithLease is newClaims with a lease of its own.
+func newClaimsWithLease(tb testing.TB, lease time.Duration) *idempotency.Store {
+	tb.Helper()
+	ctx := context.Background()
+	srv, err := gcsemu.Start(ctx, gcsemu.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = srv.Close(context.Background()) })
+	if err := srv.CreateBucket(ctx, "claims"); err != nil {
+		tb.Fatal(err)
+	}
+	gcs, err := srv.Client(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = gcs.Close() })
+	claims, err := idempotency.New(gcs, "claims", idempotency.Options{Prefix: insert.ClaimsPrefix, Lease: lease, Retention: time.Hour})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return claims
 }

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"time"
 
 	"cloud.google.com/go/bigquery"
 
@@ -47,7 +48,8 @@ func FuzzInsert(f *testing.F) {
 	} {
 		f.Add([]byte(seed), seed[0] != '{', "jobs")
 	}
-	svc, err := insert.NewService(dictionary.Default(), &memAppender{}, func(error) bool { return true }, 1<<20, nil)
+	svc, err := insert.NewService(insert.Options{Dictionary: dictionary.Default(), Appender: &memAppender{}, Transient: func(error) bool { return true },
+		Claims: newClaims(f), MaxBodyBytes: 1 << 20, Timeout: time.Minute})
 	if err != nil {
 		f.Fatal(err)
 	}

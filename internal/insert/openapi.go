@@ -38,7 +38,7 @@ func OpenAPI(dict *dictionary.Dictionary) map[string]any {
 			"required": []string{"table", "ingestion_id", "received", "inserted", "refused"},
 			"properties": obj{
 				"table":        obj{"type": "string"},
-				"ingestion_id": obj{"type": "string", "description": "api:<table>:<idempotency key>; every inserted and refused row carries it."},
+				"ingestion_id": obj{"type": "string", "description": "api:<table>:<Idempotency-Key>, or api:<table>:request-<uuid> for a request without a key; every inserted and refused row carries it."},
 				"received":     obj{"type": "integer"},
 				"inserted":     obj{"type": "integer"},
 				"refused":      obj{"type": "array", "items": ref("Refusal")},
@@ -60,10 +60,14 @@ func OpenAPI(dict *dictionary.Dictionary) map[string]any {
 	}
 	return httpapi.OpenAPI("hiring-pipeline insert-rows",
 		"Inserts batches of 1 to 1000 rows into a table of the hiring data dictionary. Valid rows are inserted, "+
-			"invalid ones refused with every rule they broke and recorded in rejected_rows. A repeated request (same "+
-			"Idempotency-Key, or same table and body without one) answers the same and changes nothing readers see. "+
+			"invalid ones refused with every rule they broke and recorded in rejected_rows. A request with an "+
+			"Idempotency-Key takes effect once: repeated with the same body, it is answered with the first answer, byte for byte, "+
+			"and the header Idempotent-Replayed: true, whichever instance receives it; with another body it is refused "+
+			"(422 idempotency_key_reused); while the first is in progress it is answered 409 request_in_progress with Retry-After. "+
+			"A request without a key is a new batch every time. "+
 			"Problem codes: malformed_body, batch_size, invalid_parameter, invalid_idempotency_key, unauthenticated, forbidden, "+
-			"unknown_table, not_found, method_not_allowed, body_too_large, unsupported_media_type, invalid_rows, no_valid_rows, unavailable, internal.",
+			"unknown_table, not_found, method_not_allowed, request_in_progress, body_too_large, unsupported_media_type, invalid_rows, "+
+			"no_valid_rows, idempotency_key_reused, unavailable, internal.",
 		"writer", paths, schemas)
 }
 
@@ -99,10 +103,19 @@ func rowSchema(t *dictionary.Table) obj {
 }
 
 func tablePath(t *dictionary.Table) obj {
-	responses := problems(http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusRequestEntityTooLarge,
-		http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity, http.StatusServiceUnavailable, http.StatusInternalServerError)
+	responses := problems(http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusConflict,
+		http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity,
+		http.StatusServiceUnavailable, http.StatusInternalServerError)
 	responses["200"] = obj{"description": "The valid rows were inserted; the others are listed in refused.",
+		"headers": obj{ReplayedHeader: replayedHeader},
 		"content": obj{"application/json": obj{"schema": ref("InsertResult")}}}
+	responses["409"] = withHeaders(responses["409"], "request_in_progress: a request with this Idempotency-Key is being processed.",
+		obj{"Retry-After": retryAfter})
+	responses["422"] = withHeaders(responses["422"], "invalid_rows or no_valid_rows (nothing was inserted), or "+
+		"idempotency_key_reused: the key was used for a request with another body, media type or atomic.",
+		obj{ReplayedHeader: replayedHeader})
+	responses["503"] = withHeaders(responses["503"], "unavailable: BigQuery or Cloud Storage did not answer; retry with the same Idempotency-Key.",
+		obj{"Retry-After": retryAfter})
 	notAllowed := obj{"summary": "Not allowed: use POST.", "responses": problems(http.StatusMethodNotAllowed)}
 	op := func(method string) obj {
 		o := obj{}
@@ -120,7 +133,9 @@ func tablePath(t *dictionary.Table) obj {
 				obj{"name": "atomic", "in": "query", "schema": obj{"type": "boolean", "default": false},
 					"description": "true: any invalid row refuses the whole batch (422)."},
 				obj{"name": "Idempotency-Key", "in": "header", "schema": obj{"type": "string", "minLength": 1, "maxLength": 255},
-					"description": "Names the batch: a repeated request with the same key answers the same. Default: a hash of the table and the body."},
+					"description": "Names the batch, for this table and caller, for HIRING_IDEMPOTENCY_RETENTION (24 hours by default): " +
+						"a repeated request with the same key and body is answered with the first answer and writes nothing. " +
+						"Without a key, every request is a new batch."},
 			},
 			"requestBody": obj{
 				"required": true,
@@ -141,6 +156,25 @@ func tablePath(t *dictionary.Table) obj {
 		"patch":  op("patch"),
 		"delete": op("delete"),
 	}
+}
+
+// replayedHeader marks a replayed answer.
+var replayedHeader = obj{"description": "true when this is the stored answer of an earlier request with the same Idempotency-Key.",
+	"schema": obj{"type": "string", "enum": []string{"true"}}}
+
+// retryAfter says when to retry.
+var retryAfter = obj{"description": "Seconds to wait before retrying with the same Idempotency-Key.", "required": true,
+	"schema": obj{"type": "integer", "minimum": 1}}
+
+// withHeaders gives a documented response a description and headers.
+func withHeaders(response any, description string, headers obj) obj {
+	r := obj{}
+	for k, v := range response.(obj) {
+		r[k] = v
+	}
+	r["description"] = description
+	r["headers"] = headers
+	return r
 }
 
 // problems documents problem answers for statuses.

@@ -3,23 +3,24 @@ package insert
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"mime"
 	"net/http"
 	"strconv"
 	"time"
 
 	"cloud.google.com/go/bigquery"
-	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/google/uuid"
 
 	"github.com/hiring-pipeline/hiring-pipeline/internal/auth"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/config"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/httpapi"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/idempotency"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/logging"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/warehouse"
 )
@@ -52,42 +53,52 @@ type Appender interface {
 	Append(ctx context.Context, table string, schema bigquery.Schema, rows [][]any) error
 }
 
-// Service answers insert requests. It is safe for concurrent use.
+// Options are what a Service is built from.
+type Options struct {
+	Dictionary *dictionary.Dictionary
+	Appender   Appender
+	// Transient tells the failures of Appender worth a retry (503) from
+	// the others (500).
+	Transient func(error) bool
+	// Claims keeps the idempotency claims, shared by every instance.
+	Claims *idempotency.Store
+	// MaxBodyBytes bounds a request body; a larger one is answered 413.
+	MaxBodyBytes int64
+	// Timeout bounds the work of one request: the function's timeout.
+	Timeout time.Duration
+	// Logger receives the service's logs; default: discard.
+	Logger *slog.Logger
+}
+
+// Service answers insert requests. It is safe for concurrent use, and any
+// number of Services (instances) may share the claims' bucket and the
+// tables.
 type Service struct {
 	dict      *dictionary.Dictionary
 	appender  Appender
 	transient func(error) bool
+	claims    *idempotency.Store
 	maxBody   int64
+	timeout   time.Duration
 	log       *slog.Logger
-	answers   *lru.Cache[string, answer]
 }
 
-// answer is a response kept for a repeated request.
-type answer struct {
-	status int
-	body   any
-}
-
-// answersKept bounds the answers kept for repeated requests.
-const answersKept = 512
-
-// NewService returns a Service that appends with a. transient tells the
-// failures of a worth a retry (503) from the others (500).
-func NewService(dict *dictionary.Dictionary, a Appender, transient func(error) bool, maxBody int64, logger *slog.Logger) (*Service, error) {
-	if dict == nil || a == nil || transient == nil {
-		return nil, errors.New("insert.NewService: dictionary, appender and transient are required")
+// NewService returns a Service built from o; every field but Logger is
+// required.
+func NewService(o Options) (*Service, error) {
+	switch {
+	case o.Dictionary == nil || o.Appender == nil || o.Transient == nil || o.Claims == nil:
+		return nil, errors.New("insert.NewService: the dictionary, the appender, transient and the claims are required")
+	case o.MaxBodyBytes <= 0:
+		return nil, fmt.Errorf("insert.NewService: MAX_BODY_BYTES must be positive, got %d", o.MaxBodyBytes)
+	case o.Timeout <= 0:
+		return nil, fmt.Errorf("insert.NewService: REQUEST_TIMEOUT must be positive, got %s", o.Timeout)
 	}
-	if maxBody <= 0 {
-		return nil, fmt.Errorf("insert.NewService: MAX_BODY_BYTES must be positive, got %d", maxBody)
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	cache, err := lru.New[string, answer](answersKept)
-	if err != nil {
-		return nil, err
-	}
-	return &Service{dict: dict, appender: a, transient: transient, maxBody: maxBody, log: logger, answers: cache}, nil
+	return &Service{dict: o.Dictionary, appender: o.Appender, transient: o.Transient, claims: o.Claims,
+		maxBody: o.MaxBodyBytes, timeout: o.Timeout, log: o.Logger}, nil
 }
 
 // Result is the answer to an accepted batch.
@@ -111,6 +122,13 @@ type Refusal struct {
 // rejectLogLimit is how many refused rows of a batch are logged one by one.
 const rejectLogLimit = 20
 
+// ReplayedHeader marks an answer replayed for a repeated Idempotency-Key.
+const ReplayedHeader = "Idempotent-Replayed"
+
+// stepRejects names the claim step of a batch's refused rows written to
+// rejected_rows, so that a retry does not write them again.
+const stepRejects = "rejected_rows"
+
 // Handler serves the API: POST /tables/{table}/rows for writers, and
 // GET /openapi.json.
 func (s *Service) Handler(guard *auth.Guard) http.Handler {
@@ -129,99 +147,211 @@ func (s *Service) Handler(guard *auth.Guard) http.Handler {
 	return mux
 }
 
+// batch is a parsed request, ready to be written.
+type batch struct {
+	table  *dictionary.Table
+	items  []item
+	atomic bool
+	key    string
+	// fingerprint hashes what the request asks: media type, atomic and
+	// the body (JSON without insignificant white space).
+	fingerprint [sha256.Size]byte
+}
+
 // insert is POST /tables/{table}/rows.
 func (s *Service) insert(w http.ResponseWriter, r *http.Request) {
+	b, ok := s.parse(w, r)
+	if !ok {
+		return
+	}
+	// The work goes on if the caller hangs up, so that a retry finds its
+	// answer, and stops at the function's timeout, after which a retry
+	// may take the claim over.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), s.timeout)
+	defer cancel()
+	if b.key == "" {
+		id, err := uuid.NewV7()
+		if err != nil {
+			s.fail(w, "", b.table.Name, err)
+			return
+		}
+		ingestionID := "api:" + b.table.Name + ":request-" + id.String()
+		a, err := s.write(ctx, b, ingestionID, time.Now().UTC(), nil)
+		if err != nil {
+			s.fail(w, ingestionID, b.table.Name, err)
+			return
+		}
+		a.Write(w)
+		return
+	}
+	s.insertOnce(ctx, w, r, b)
+}
+
+// insertOnce writes a batch that has an Idempotency-Key under its claim.
+func (s *Service) insertOnce(ctx context.Context, w http.ResponseWriter, r *http.Request, b batch) {
+	ingestionID := "api:" + b.table.Name + ":" + b.key
+	log := s.log.With(logging.KeyIngestionID, ingestionID, logging.KeyTable, b.table.Name)
+	caller := "anonymous"
+	if c, ok := auth.CallerFrom(r.Context()); ok {
+		caller = c.Email
+	}
+	res, err := s.claims.Begin(ctx, idempotency.Request{Scope: b.table.Name, Caller: caller, Key: b.key, Fingerprint: b.fingerprint})
+	if err != nil {
+		log.Error("idempotency claim not taken", logging.KeyError, err)
+		unavailable(w, "the idempotency claim could not be read or written; retry with the same Idempotency-Key")
+		return
+	}
+	switch res.Outcome {
+	case idempotency.Replay:
+		log.Info("batch answered again: repeated Idempotency-Key", "status", res.Answer.Status)
+		w.Header().Set(ReplayedHeader, "true")
+		res.Answer.Write(w)
+		return
+	case idempotency.Reused:
+		log.Warn("batch refused: Idempotency-Key reused with another request")
+		httpapi.Error(w, http.StatusUnprocessableEntity, "idempotency_key_reused",
+			"this Idempotency-Key was used for a different request (another body, media type or atomic); use a new key for a new batch")
+		return
+	case idempotency.Busy:
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(res.RetryAfter.Seconds()))))
+		httpapi.Error(w, http.StatusConflict, "request_in_progress",
+			"a request with this Idempotency-Key is being processed; retry after Retry-After seconds for its answer")
+		return
+	}
+	claim := res.Claim
+	if claim.Attempt() > 1 {
+		log.Info("batch claim taken over from an earlier attempt", "attempt", claim.Attempt(), "received_at", claim.ReceivedAt())
+	}
+	// Records are kept even when the work ran out of time.
+	record, cancel := context.WithTimeout(context.WithoutCancel(ctx), claimWriteTimeout)
+	defer cancel()
+	a, err := s.write(ctx, b, ingestionID, claim.ReceivedAt(), claim)
+	if errors.Is(err, idempotency.ErrLost) {
+		log.Warn("batch claim lost to a later attempt: this attempt ran past the function's timeout", "attempt", claim.Attempt())
+		w.Header().Set("Retry-After", "1")
+		httpapi.Error(w, http.StatusConflict, "request_in_progress",
+			"a later attempt with this Idempotency-Key is being processed; retry after Retry-After seconds for its answer")
+		return
+	}
+	if err != nil {
+		if rerr := claim.Release(record); rerr != nil {
+			log.Warn("batch claim not released; a retry waits for its lease to end", logging.KeyError, rerr, "lease_until", claim.Deadline())
+		}
+		s.fail(w, ingestionID, b.table.Name, err)
+		return
+	}
+	switch err := claim.Finish(record, a); {
+	case errors.Is(err, idempotency.ErrLost):
+		log.Warn("batch claim taken over by a later attempt: both wrote the same rows with the same _ingested_at, which readers see once", "attempt", claim.Attempt())
+	case err != nil:
+		// The rows are written. A retry that finds no answer appends them
+		// again with the same _ingested_at, which readers see once.
+		log.Warn("batch answer not recorded in its claim", logging.KeyError, err)
+	}
+	a.Write(w)
+}
+
+// claimWriteTimeout bounds the recording of a claim's outcome.
+const claimWriteTimeout = 10 * time.Second
+
+// parse reads and validates a request, or answers it with a 4xx.
+func (s *Service) parse(w http.ResponseWriter, r *http.Request) (batch, bool) {
 	t, ok := s.dict.Table(r.PathValue("table"))
 	if !ok {
 		httpapi.Error(w, http.StatusNotFound, "unknown_table", fmt.Sprintf("no table %q; tables are %v", r.PathValue("table"), s.dict.Names()))
-		return
+		return batch{}, false
 	}
-	atomic := false
+	b := batch{table: t}
 	if v := r.URL.Query().Get("atomic"); v != "" {
-		b, err := strconv.ParseBool(v)
+		a, err := strconv.ParseBool(v)
 		if err != nil {
 			httpapi.Error(w, http.StatusBadRequest, "invalid_parameter", "atomic must be true or false, got "+strconv.Quote(v))
-			return
+			return batch{}, false
 		}
-		atomic = b
+		b.atomic = a
 	}
-	key := r.Header.Get("Idempotency-Key")
-	if key != "" && !validKey(key) {
+	b.key = r.Header.Get("Idempotency-Key")
+	if b.key != "" && !validKey(b.key) {
 		httpapi.Error(w, http.StatusBadRequest, "invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters")
-		return
+		return batch{}, false
 	}
 	media, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || (media != "application/json" && media != "text/csv") {
 		httpapi.Error(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "send application/json or text/csv")
-		return
+		return batch{}, false
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
 		httpapi.Error(w, http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("the body is larger than %d bytes; send fewer rows per request", s.maxBody))
-		return
+		return batch{}, false
 	}
 	if err != nil {
 		httpapi.Error(w, http.StatusBadRequest, "malformed_body", "reading the body: "+err.Error())
-		return
+		return batch{}, false
 	}
-	var items []item
 	if media == "text/csv" {
-		items, err = parseCSV(t, body)
+		b.items, err = parseCSV(t, body)
 	} else {
-		items, err = parseJSON(t, body)
+		b.items, err = parseJSON(t, body)
 	}
 	var bad *badRequest
 	if errors.As(err, &bad) {
 		httpapi.Error(w, http.StatusBadRequest, bad.code, bad.detail)
-		return
+		return batch{}, false
 	}
-	if key == "" {
-		key = contentKey(t.Name, media, body)
-	}
-	ingestionID := "api:" + t.Name + ":" + key
-	if a, ok := s.answers.Get(ingestionID); ok {
-		s.respond(w, a)
-		return
-	}
-	a, err := s.write(r.Context(), t, ingestionID, items, atomic)
-	if err != nil {
-		s.log.Error("batch not written", logging.KeyIngestionID, ingestionID, logging.KeyTable, t.Name, logging.KeyError, err)
-		if s.transient(err) {
-			w.Header().Set("Retry-After", "1")
-			httpapi.Error(w, http.StatusServiceUnavailable, "unavailable", "BigQuery did not take the rows; retry with the same Idempotency-Key")
-			return
+	if b.key != "" {
+		canonical := body
+		if media == "application/json" {
+			canonical = compact(body)
 		}
-		httpapi.Error(w, http.StatusInternalServerError, "internal", "the rows could not be written; see the function's logs")
-		return
+		b.fingerprint = idempotency.Fingerprint([]byte(media), []byte(strconv.FormatBool(b.atomic)), canonical)
 	}
-	s.answers.Add(ingestionID, a)
-	s.respond(w, a)
+	return b, true
 }
 
-func (s *Service) respond(w http.ResponseWriter, a answer) {
-	if p, ok := a.body.(httpapi.Problem); ok {
-		httpapi.WriteProblem(w, p)
+// fail answers a batch that could not be written: 503 when a retry may
+// succeed, 500 otherwise.
+func (s *Service) fail(w http.ResponseWriter, ingestionID, table string, err error) {
+	s.log.Error("batch not written", logging.KeyIngestionID, ingestionID, logging.KeyTable, table, logging.KeyError, err)
+	var ce *claimError
+	if errors.As(err, &ce) || s.transient(err) {
+		unavailable(w, "BigQuery did not take the rows; retry with the same Idempotency-Key")
 		return
 	}
-	httpapi.WriteJSON(w, a.status, a.body)
+	httpapi.Error(w, http.StatusInternalServerError, "internal", "the rows could not be written; see the function's logs")
+}
+
+// claimError is a failure to record a step in Cloud Storage: worth a
+// retry.
+type claimError struct{ err error }
+
+func (e *claimError) Error() string { return "idempotency claim: " + e.err.Error() }
+func (e *claimError) Unwrap() error { return e.err }
+
+// unavailable answers 503 with a Retry-After.
+func unavailable(w http.ResponseWriter, detail string) {
+	w.Header().Set("Retry-After", "1")
+	httpapi.Error(w, http.StatusServiceUnavailable, "unavailable", detail)
 }
 
 // write refuses duplicates, records refused rows and appends the valid ones,
-// and returns the answer.
-func (s *Service) write(ctx context.Context, t *dictionary.Table, ingestionID string, items []item, atomic bool) (answer, error) {
+// all stamped with receivedAt, and returns the answer. With a claim, the
+// refused rows are recorded once per key: an attempt skips them when an
+// earlier one recorded them.
+func (s *Service) write(ctx context.Context, b batch, ingestionID string, receivedAt time.Time, claim *idempotency.Claim) (httpapi.Answer, error) {
+	t, items := b.table, b.items
 	refuseDuplicates(t, items)
-	now := time.Now().UTC()
 	res := Result{Table: t.Name, IngestionID: ingestionID, Received: len(items), Refused: []Refusal{}}
 	var valid, rejects [][]any
 	log := s.log.With(logging.KeyIngestionID, ingestionID, logging.KeyTable, t.Name)
 	for i, it := range items {
 		if it.err == nil {
-			valid = append(valid, append(append([]any{}, it.row.Values...), ingestionID, now, int64(i)))
+			valid = append(valid, append(append([]any{}, it.row.Values...), ingestionID, receivedAt, int64(i)))
 			continue
 		}
 		res.Refused = append(res.Refused, Refusal{Index: i, Line: it.line, ID: it.err.Key, Errors: it.err.Errors})
-		rejects = append(rejects, warehouse.RejectedRow(now, ingestionID, t.Name, "", 0, int64(i), it.raw, it.err))
+		rejects = append(rejects, warehouse.RejectedRow(receivedAt, ingestionID, t.Name, "", 0, int64(i), it.raw, it.err))
 		if len(res.Refused) <= rejectLogLimit {
 			log.Warn("row refused", "index", i, "errors", it.err.Errors)
 		}
@@ -229,25 +359,32 @@ func (s *Service) write(ctx context.Context, t *dictionary.Table, ingestionID st
 	if n := len(res.Refused); n > rejectLogLimit {
 		log.Warn(fmt.Sprintf("%d more refused rows not logged one by one; rejected_rows has them all", n-rejectLogLimit))
 	}
-	if err := s.appender.Append(ctx, warehouse.RejectedRows, warehouse.SystemSchema(warehouse.RejectedRows), rejects); err != nil {
-		return answer{}, err
+	if len(rejects) > 0 && (claim == nil || !claim.Done(stepRejects)) {
+		if err := s.appender.Append(ctx, warehouse.RejectedRows, warehouse.SystemSchema(warehouse.RejectedRows), rejects); err != nil {
+			return httpapi.Answer{}, err
+		}
+		if claim != nil {
+			if err := claim.Step(ctx, stepRejects); err != nil {
+				return httpapi.Answer{}, &claimError{err}
+			}
+		}
 	}
 	switch {
-	case atomic && len(rejects) > 0:
+	case b.atomic && len(rejects) > 0:
 		log.Info("batch refused: atomic and with invalid rows", "received", res.Received, "refused", len(rejects))
-		return answer{http.StatusUnprocessableEntity, httpapi.Problem{Status: http.StatusUnprocessableEntity, Code: "invalid_rows",
-			Detail: fmt.Sprintf("%d of %d rows are invalid and atomic=true: nothing was inserted", len(rejects), len(items)), Errors: res.Refused}}, nil
+		return httpapi.RenderProblem(httpapi.Problem{Status: http.StatusUnprocessableEntity, Code: "invalid_rows",
+			Detail: fmt.Sprintf("%d of %d rows are invalid and atomic=true: nothing was inserted", len(rejects), len(items)), Errors: res.Refused}), nil
 	case len(valid) == 0:
 		log.Info("batch refused: no valid row", "received", res.Received)
-		return answer{http.StatusUnprocessableEntity, httpapi.Problem{Status: http.StatusUnprocessableEntity, Code: "no_valid_rows",
-			Detail: fmt.Sprintf("none of the %d rows is valid: nothing was inserted", len(items)), Errors: res.Refused}}, nil
+		return httpapi.RenderProblem(httpapi.Problem{Status: http.StatusUnprocessableEntity, Code: "no_valid_rows",
+			Detail: fmt.Sprintf("none of the %d rows is valid: nothing was inserted", len(items)), Errors: res.Refused}), nil
 	}
 	if err := s.appender.Append(ctx, warehouse.RawTable(t.Name), warehouse.RawSchema(t), valid); err != nil {
-		return answer{}, err
+		return httpapi.Answer{}, err
 	}
 	res.Inserted = len(valid)
 	log.Info("batch inserted", "received", res.Received, "inserted", res.Inserted, "refused", len(res.Refused))
-	return answer{http.StatusOK, res}, nil
+	return httpapi.Render(http.StatusOK, res), nil
 }
 
 func validKey(k string) bool {
@@ -260,17 +397,4 @@ func validKey(k string) bool {
 		}
 	}
 	return true
-}
-
-// contentKey is the idempotency key of a request without one: a hash of the
-// table and the body (JSON without insignificant white space).
-func contentKey(table, media string, body []byte) string {
-	canonical := body
-	if media == "application/json" {
-		canonical = compact(body)
-	}
-	h := sha256.New()
-	fmt.Fprintf(h, "%s\n%s\n", table, media)
-	h.Write(canonical)
-	return "sha256-" + hex.EncodeToString(h.Sum(nil))[:32]
 }
