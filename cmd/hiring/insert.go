@@ -4,8 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
+	"crypto/rand"
+	"encoding/base32"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -29,12 +30,14 @@ import (
 // insertCmd sends a file's rows to insert-rows in batches.
 type insertCmd struct {
 	stackFlag
-	Table       string `help:"Table to insert into." required:""`
-	File        string `arg:"" help:"Rows as JSON lines (.jsonl, .ndjson), a JSON array (.json) or CSV (.csv)." type:"existingfile"`
-	Batch       int    `help:"Rows per request, 1 to 1000." default:"1000"`
-	Concurrency int    `help:"Requests in flight at once." default:"4"`
-	Token       string `help:"Bearer token; default: the writer token of the stack's /dev/config when it runs with --auth." env:"HIRING_TOKEN"`
-	JSON        bool   `name:"json" help:"Print the totals as one JSON object."`
+	Table       string        `help:"Table to insert into." required:""`
+	File        string        `arg:"" help:"Rows as JSON lines (.jsonl, .ndjson), a JSON array (.json) or CSV (.csv)." type:"existingfile"`
+	Batch       int           `help:"Rows per request, 1 to 1000." default:"1000"`
+	Concurrency int           `help:"Requests in flight at once." default:"4"`
+	Token       string        `help:"Bearer token; default: the writer token of the stack's /dev/config when it runs with --auth." env:"HIRING_TOKEN"`
+	RunID       string        `name:"run-id" help:"Names this run: batch N is sent with Idempotency-Key hiring-insert-<run id>-N. Default: a new random id, printed at the end. Run again with the same id and file to finish an interrupted run: batches already answered are not inserted twice." placeholder:"ID"`
+	RetryFor    time.Duration `help:"How long a batch is retried after 409 (in progress), 502, 503 or a lost connection." default:"2m"`
+	JSON        bool          `name:"json" help:"Print the totals as one JSON object."`
 }
 
 // Validate checks the flags.
@@ -48,12 +51,19 @@ func (c *insertCmd) Validate() error {
 	if c.Concurrency < 1 || c.Concurrency > 64 {
 		return fmt.Errorf("--concurrency must be 1 to 64, got %d", c.Concurrency)
 	}
+	if c.RunID != "" && !runIDPattern.MatchString(c.RunID) {
+		return fmt.Errorf("--run-id must be 1 to 64 letters, digits, '-' or '_', got %q", c.RunID)
+	}
 	return nil
 }
+
+// runIDPattern keeps the keys that a run id makes valid Idempotency-Keys.
+var runIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 // insertTotals sums the answers.
 type insertTotals struct {
 	Table         string         `json:"table"`
+	RunID         string         `json:"run_id"`
 	Batches       int            `json:"batches"`
 	Sent          int            `json:"sent"`
 	Inserted      int            `json:"inserted"`
@@ -87,7 +97,10 @@ func (c *insertCmd) Run(ctx context.Context, con *console) error {
 	}
 	defer f.Close()
 	t, _ := dictionary.Default().Table(c.Table)
-	tot := &insertTotals{Table: c.Table, RefusedByRule: map[string]int{}}
+	if c.RunID == "" {
+		c.RunID = newRunID()
+	}
+	tot := &insertTotals{Table: c.Table, RunID: c.RunID, RefusedByRule: map[string]int{}}
 	tot.progress = progressbar.NewOptions(-1, progressbar.OptionSetWriter(con.Stderr), progressbar.OptionSetDescription("rows sent"),
 		progressbar.OptionShowCount(), progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionOnCompletion(func() { fmt.Fprintln(con.Stderr) }))
 	start := time.Now()
@@ -97,8 +110,9 @@ func (c *insertCmd) Run(ctx context.Context, con *console) error {
 	err = batches(f, t, c.Batch, func(n int, contentType string, body []byte) error {
 		index := tot.Batches
 		tot.Batches++
+		key := fmt.Sprintf("hiring-insert-%s-%d", c.RunID, index)
 		g.Go(func() error {
-			sendBatch(gctx, endpoint, token, index, n, contentType, body, tot)
+			sendBatch(gctx, endpoint, token, key, c.RetryFor, index, n, contentType, body, tot)
 			return nil
 		})
 		return gctx.Err()
@@ -122,22 +136,22 @@ func (c *insertCmd) Run(ctx context.Context, con *console) error {
 				fmt.Fprintf(con.Stdout, " (%s %d)", r, n)
 			}
 		}
-		fmt.Fprintln(con.Stdout)
+		fmt.Fprintf(con.Stdout, "; run id %s\n", tot.RunID)
 	}
 	if len(tot.FailedBatches) > 0 {
-		return fmt.Errorf("%d batch(es) not accepted: %s", len(tot.FailedBatches), strings.Join(tot.FailedBatches, "; "))
+		return withHint(fmt.Errorf("%d batch(es) not accepted: %s", len(tot.FailedBatches), strings.Join(tot.FailedBatches, "; ")),
+			"run again with --run-id "+tot.RunID+" to send the batches again: those already answered are not inserted twice")
 	}
 	return nil
 }
 
-// sendBatch posts a batch with its idempotency key, retrying 503s and
-// connection errors, and adds its answer to tot.
-func sendBatch(ctx context.Context, endpoint, token string, index, n int, contentType string, body []byte, tot *insertTotals) {
-	sum := sha256.Sum256(body)
-	key := "hiring-insert-" + hex.EncodeToString(sum[:16])
+// sendBatch posts a batch with its idempotency key, retrying for retryFor
+// what a retry may fix (409 in progress, 502, 503, a lost connection), and
+// adds its answer to tot.
+func sendBatch(ctx context.Context, endpoint, token, key string, retryFor time.Duration, index, n int, contentType string, body []byte, tot *insertTotals) {
 	var status int
 	var answer []byte
-	backoff := retry.WithMaxRetries(5, retry.NewExponential(200*time.Millisecond))
+	backoff := retry.WithMaxDuration(retryFor, retry.WithCappedDuration(5*time.Second, retry.NewExponential(200*time.Millisecond)))
 	err := retry.Do(ctx, backoff, func(ctx context.Context) error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
 		if err != nil {
@@ -158,8 +172,9 @@ func sendBatch(ctx context.Context, endpoint, token string, index, n int, conten
 		if err != nil {
 			return retry.RetryableError(err)
 		}
-		if status == http.StatusServiceUnavailable {
-			return retry.RetryableError(fmt.Errorf("503 %s", answer))
+		switch status {
+		case http.StatusConflict, http.StatusBadGateway, http.StatusServiceUnavailable:
+			return retry.RetryableError(fmt.Errorf("%d %s", status, bytes.TrimSpace(answer)))
 		}
 		return nil
 	})
@@ -191,6 +206,13 @@ func (tot *insertTotals) addRefused(refused []insert.Refusal) {
 	for _, r := range refused {
 		tot.RefusedByRule[string(r.Errors[0].Rule)]++
 	}
+}
+
+// newRunID returns a random run id: 12 lowercase base32 characters.
+func newRunID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))[:12]
 }
 
 // batches splits a file into request bodies of at most size rows and calls
