@@ -9,9 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"strings"
 	"time"
 
 	"cloud.google.com/go/bigquery"
+	"github.com/google/uuid"
+	"google.golang.org/api/googleapi"
 	"google.golang.org/api/iterator"
 
 	"github.com/hiring-pipeline/hiring-pipeline/internal/auth"
@@ -205,51 +209,81 @@ type RefreshResult struct {
 
 // Refresh writes both metrics for the configured years to the metric
 // tables, each with a year column: per metric, query jobs fill a staging
-// table, then one copy job replaces the metric table, so readers see the old
-// or the new metrics, never a mix.
+// table of this refresh's own, then one copy job replaces the metric table,
+// so readers of the metric table see the old or the new metrics, never a
+// mix. Refreshes may run at once (a scheduler's retry, instances of the
+// function, an operator): each has its own staging tables, and the last
+// copy wins, with complete rows either way.
 func (s *Service) Refresh(ctx context.Context) (RefreshResult, error) {
 	start := time.Now()
 	res := RefreshResult{Years: s.years, Tables: map[string]int64{}}
+	run, err := uuid.NewRandom()
+	if err != nil {
+		return res, fmt.Errorf("refresh: %w", err)
+	}
+	suffix := "_refresh_" + strings.ReplaceAll(run.String(), "-", "")
 	for _, m := range []struct{ query, table, filter, columns string }{
 		{"hires_by_quarter", HiresByQuarterTable, "", "m.*"},
 		{"departments_above_mean", DepartmentsAboveMeanTable, "WHERE m.above_mean", "m.id, m.department, m.hired, m.mean"},
 	} {
-		sql, err := Query(m.query)
+		n, err := s.refreshMetric(ctx, m.query, m.table, m.filter, m.columns, m.table+suffix)
 		if err != nil {
 			return res, err
 		}
-		ds := s.bq.Dataset(s.dataset)
-		staging := ds.Table(m.table + "_refresh")
-		for i, year := range s.years {
-			q := s.bq.Query(fmt.Sprintf("SELECT @year AS year, %s FROM (\n%s\n) AS m %s", m.columns, sql, m.filter))
-			q.DefaultDatasetID = s.dataset
-			q.Parameters = []bigquery.QueryParameter{{Name: "year", Value: year}}
-			q.Dst = staging
-			q.WriteDisposition = bigquery.WriteAppend
-			if i == 0 {
-				q.WriteDisposition = bigquery.WriteTruncate
-			}
-			if err := wait(ctx, q.Run); err != nil {
-				return res, fmt.Errorf("refresh %s for %d: %w", m.table, year, err)
-			}
-		}
-		copier := ds.Table(m.table).CopierFrom(staging)
-		copier.WriteDisposition = bigquery.WriteTruncate
-		if err := wait(ctx, copier.Run); err != nil {
-			return res, fmt.Errorf("refresh %s: %w", m.table, err)
-		}
-		md, err := ds.Table(m.table).Metadata(ctx)
-		if err != nil {
-			return res, fmt.Errorf("refresh %s: %w", m.table, err)
-		}
-		res.Tables[m.table] = int64(md.NumRows)
-		if err := staging.Delete(ctx); err != nil {
-			return res, fmt.Errorf("refresh %s: drop %s: %w", m.table, staging.TableID, err)
-		}
+		res.Tables[m.table] = n
 	}
 	res.MS = time.Since(start).Milliseconds()
 	s.log.Info("metrics refreshed", "years", s.years, "tables", res.Tables, "ms", res.MS)
 	return res, nil
+}
+
+// refreshMetric fills the staging table stagingID with one metric for every
+// year, copies it onto the metric table and drops it, whatever happens, and
+// returns the metric table's rows.
+func (s *Service) refreshMetric(ctx context.Context, query, table, filter, columns, stagingID string) (int64, error) {
+	sql, err := Query(query)
+	if err != nil {
+		return 0, err
+	}
+	ds := s.bq.Dataset(s.dataset)
+	staging := ds.Table(stagingID)
+	defer func() {
+		// A failed refresh may not have created it.
+		drop, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if err := staging.Delete(drop); err != nil && !isNotFound(err) {
+			s.log.Warn("refresh: staging table not dropped", "table", stagingID, "error", err)
+		}
+	}()
+	for i, year := range s.years {
+		q := s.bq.Query(fmt.Sprintf("SELECT @year AS year, %s FROM (\n%s\n) AS m %s", columns, sql, filter))
+		q.DefaultDatasetID = s.dataset
+		q.Parameters = []bigquery.QueryParameter{{Name: "year", Value: year}}
+		q.Dst = staging
+		q.WriteDisposition = bigquery.WriteAppend
+		if i == 0 {
+			q.WriteDisposition = bigquery.WriteTruncate
+		}
+		if err := wait(ctx, q.Run); err != nil {
+			return 0, fmt.Errorf("refresh %s for %d: %w", table, year, err)
+		}
+	}
+	copier := ds.Table(table).CopierFrom(staging)
+	copier.WriteDisposition = bigquery.WriteTruncate
+	if err := wait(ctx, copier.Run); err != nil {
+		return 0, fmt.Errorf("refresh %s: %w", table, err)
+	}
+	md, err := ds.Table(table).Metadata(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("refresh %s: %w", table, err)
+	}
+	return int64(md.NumRows), nil
+}
+
+// isNotFound reports a 404 from BigQuery.
+func isNotFound(err error) bool {
+	var ge *googleapi.Error
+	return errors.As(err, &ge) && ge.Code == http.StatusNotFound
 }
 
 // wait runs a job and waits for it.

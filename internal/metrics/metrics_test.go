@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -15,6 +16,7 @@ import (
 	"testing"
 
 	"cloud.google.com/go/bigquery"
+	"google.golang.org/api/iterator"
 	"google.golang.org/api/option"
 
 	hiringpipeline "github.com/hiring-pipeline/hiring-pipeline"
@@ -253,19 +255,42 @@ func TestParameters(t *testing.T) {
 	}
 }
 
+// TestRefresh runs three refreshes at once, as a scheduler's retry and an
+// operator might: each succeeds, the metric tables hold the metrics, and no
+// staging table is left.
 func TestRefresh(t *testing.T) {
 	t.Parallel()
 	e := challenge(t)
-	req, _ := http.NewRequest(http.MethodPost, e.url+"/refresh", nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() {
+			req, _ := http.NewRequest(http.MethodPost, e.url+"/refresh", nil)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			testutil.ValidateResponse(t, metrics.OpenAPI(), req, resp.StatusCode, resp.Header, body)
+			if resp.StatusCode != 200 {
+				t.Errorf("refresh: %d %s", resp.StatusCode, body)
+			}
+		})
 	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	testutil.ValidateResponse(t, metrics.OpenAPI(), req, resp.StatusCode, resp.Header, body)
-	if resp.StatusCode != 200 {
-		t.Fatalf("refresh: %d %s", resp.StatusCode, body)
+	wg.Wait()
+	it := e.bq.Dataset("hiring").Tables(context.Background())
+	for {
+		tb, err := it.Next()
+		if errors.Is(err, iterator.Done) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(tb.TableID, "_refresh") {
+			t.Errorf("staging table %s is left", tb.TableID)
+		}
 	}
 	rows := testutil.Query(t, e.bq.Query("SELECT year, COUNT(*), SUM(Q1 + Q2 + Q3 + Q4) FROM hiring."+metrics.HiresByQuarterTable+" GROUP BY year ORDER BY year"))
 	if fmt.Sprint(rows) != "[[2021 933 1643] [2022 "+fmt.Sprint(rows[1][1])+" 286]]" {
