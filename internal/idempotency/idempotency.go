@@ -7,8 +7,15 @@
 // creates the claim with ifGenerationMatch=0 and wins; every later change
 // names the generation it read, so two instances can never both believe
 // they own a key. The claim keeps the request's fingerprint (a SHA-256 of
-// what the request asks), when it was first received, its state and, once
-// done, the answer to replay.
+// what the request asks), when it was first received, its state and lease.
+//
+// Cloud Storage takes about one write per second to one object name, so
+// the claim is written once in the common case: the answer and each step
+// done are objects of their own beside it (<claim>.<epoch>.answer,
+// <claim>.<epoch>.step.<name>), each created once with ifGenerationMatch=0.
+// The claim object changes only when an attempt is taken over or released.
+// The epoch is a random id of the claim's life, so that a claim begun again
+// after its retention never sees the answer of its former life.
 package idempotency
 
 import (
@@ -22,7 +29,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
 	"time"
 
 	"cloud.google.com/go/storage"
@@ -34,7 +40,8 @@ import (
 // State is where the processing of a claimed request stands.
 type State string
 
-// The states of a claim.
+// The states of a claim. A claim whose answer object exists is done,
+// whatever its state says.
 const (
 	// InProgress: an instance is processing the request until LeaseUntil.
 	// After that the instance is presumed dead and the next request with
@@ -43,8 +50,6 @@ const (
 	// Released: an attempt failed in a way worth retrying (a 503); the next
 	// request with the key takes the claim over at once.
 	Released State = "released"
-	// Done: the request was answered; the answer is replayed.
-	Done State = "done"
 )
 
 // record is a claim object's content.
@@ -56,17 +61,16 @@ type record struct {
 	Fingerprint string `json:"fingerprint"`
 	// ReceivedAt is when the key was first received; takeovers keep it.
 	ReceivedAt time.Time `json:"received_at"`
-	State      State     `json:"state"`
+	// Epoch names this life of the claim in the names of its answer and
+	// step objects; takeovers keep it.
+	Epoch string `json:"epoch"`
+	State State  `json:"state"`
 	// Attempt counts the instances that took the claim.
 	Attempt int `json:"attempt"`
 	// Owner is a random token of the attempt that holds the claim, so that
 	// an attempt recognises its own write when a retried upload finds it.
 	Owner      string    `json:"owner"`
 	LeaseUntil time.Time `json:"lease_until"`
-	// Steps are the side effects done so far, which a takeover must not
-	// repeat.
-	Steps  []string        `json:"steps,omitempty"`
-	Answer *httpapi.Answer `json:"answer,omitempty"`
 }
 
 // Options configure a Store.
@@ -154,7 +158,11 @@ func (s *Store) Begin(ctx context.Context, req Request) (Result, error) {
 	fp := hex.EncodeToString(req.Fingerprint[:])
 	for range maxContention {
 		now := s.opts.Now().UTC()
-		fresh := record{Scope: req.Scope, Caller: req.Caller, Key: req.Key, Fingerprint: fp, ReceivedAt: now}
+		epoch, err := token()
+		if err != nil {
+			return Result{}, err
+		}
+		fresh := record{Scope: req.Scope, Caller: req.Caller, Key: req.Key, Fingerprint: fp, ReceivedAt: now, Epoch: epoch}
 		c, err := s.take(ctx, name, fresh, storage.Conditions{DoesNotExist: true})
 		if err == nil {
 			return Result{Outcome: Claimed, Claim: c}, nil
@@ -182,10 +190,14 @@ func (s *Store) Begin(ctx context.Context, req Request) (Result, error) {
 		if old.Fingerprint != fp {
 			return Result{Outcome: Reused}, nil
 		}
-		switch {
-		case old.State == Done && old.Answer != nil:
-			return Result{Outcome: Replay, Answer: *old.Answer}, nil
-		case old.State == InProgress && now.Before(old.LeaseUntil):
+		a, done, err := s.answer(ctx, name, old.Epoch)
+		if err != nil {
+			return Result{}, err
+		}
+		if done {
+			return Result{Outcome: Replay, Answer: a}, nil
+		}
+		if old.State == InProgress && now.Before(old.LeaseUntil) {
 			return Result{Outcome: Busy, RetryAfter: min(old.LeaseUntil.Sub(now), time.Second)}, nil
 		}
 		c, err = s.take(ctx, name, old, storage.Conditions{GenerationMatch: gen})
@@ -200,17 +212,41 @@ func (s *Store) Begin(ctx context.Context, req Request) (Result, error) {
 	return Result{}, fmt.Errorf("idempotency: the claim %s changed %d times while it was read", name, maxContention)
 }
 
+// answer reads the answer of a claim's epoch, if there is one.
+func (s *Store) answer(ctx context.Context, claim, epoch string) (httpapi.Answer, bool, error) {
+	data, _, err := s.get(ctx, answerName(claim, epoch))
+	if errors.Is(err, storage.ErrObjectNotExist) {
+		return httpapi.Answer{}, false, nil
+	}
+	if err != nil {
+		return httpapi.Answer{}, false, err
+	}
+	var a httpapi.Answer
+	if err := json.Unmarshal(data, &a); err != nil {
+		return httpapi.Answer{}, false, fmt.Errorf("idempotency: the answer of %s is not valid JSON: %w", claim, err)
+	}
+	return a, true, nil
+}
+
+func answerName(claim, epoch string) string { return claim + "." + epoch + ".answer" }
+
+func stepName(claim, epoch, step string) string { return claim + "." + epoch + ".step." + step }
+
 // take writes rec as a new attempt's claim, under cond.
 func (s *Store) take(ctx context.Context, name string, rec record, cond storage.Conditions) (*Claim, error) {
 	owner, err := token()
 	if err != nil {
 		return nil, err
 	}
-	rec.State, rec.Owner, rec.Answer = InProgress, owner, nil
+	rec.State, rec.Owner = InProgress, owner
 	rec.Attempt++
 	rec.LeaseUntil = s.opts.Now().UTC().Add(s.opts.Lease)
 	c := &Claim{s: s, name: name, rec: rec}
-	if err := c.write(ctx, cond); err != nil {
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return nil, fmt.Errorf("idempotency: encode %s: %w", name, err)
+	}
+	if c.gen, err = s.put(ctx, name, data, cond); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -225,24 +261,60 @@ func (s *Store) name(req Request) string {
 
 // read returns a claim and its generation.
 func (s *Store) read(ctx context.Context, name string) (record, int64, error) {
-	r, err := s.bucket.Object(name).NewReader(ctx)
+	data, gen, err := s.get(ctx, name)
 	if err != nil {
-		return record{}, 0, fmt.Errorf("idempotency: read %s: %w", name, err)
-	}
-	defer r.Close()
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return record{}, 0, fmt.Errorf("idempotency: read %s: %w", name, err)
+		return record{}, 0, err
 	}
 	var rec record
 	if err := json.Unmarshal(data, &rec); err != nil {
 		return record{}, 0, fmt.Errorf("idempotency: claim %s is not valid JSON: %w", name, err)
 	}
-	return rec, r.Attrs.Generation, nil
+	return rec, gen, nil
 }
 
-// Claim is an attempt's hold on a key. Its methods change the claim only if
-// nobody took it over since; otherwise they return ErrLost.
+// get returns an object's content and generation; a missing object is
+// storage.ErrObjectNotExist.
+func (s *Store) get(ctx context.Context, name string) ([]byte, int64, error) {
+	r, err := s.bucket.Object(name).NewReader(ctx)
+	if err != nil {
+		return nil, 0, fmt.Errorf("idempotency: read %s: %w", name, err)
+	}
+	defer r.Close()
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, 0, fmt.Errorf("idempotency: read %s: %w", name, err)
+	}
+	return data, r.Attrs.Generation, nil
+}
+
+// put uploads data in one request under cond and returns the new
+// generation. The client retries a failed upload that has a precondition;
+// when a retry finds this very content already written, that is a
+// success: every content written here is unique (an owner token) or the
+// same whoever writes it (an answer, a step).
+func (s *Store) put(ctx context.Context, name string, data []byte, cond storage.Conditions) (int64, error) {
+	w := s.bucket.Object(name).If(cond).NewWriter(ctx)
+	w.ContentType = "application/json"
+	w.ChunkSize = 0 // one request, no resumable session
+	_, err := w.Write(data)
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		return w.Attrs().Generation, nil
+	}
+	if !isPrecondition(err) {
+		return 0, fmt.Errorf("idempotency: write %s: %w", name, err)
+	}
+	if stored, gen, rerr := s.get(ctx, name); rerr == nil && bytes.Equal(stored, data) {
+		return gen, nil
+	}
+	return 0, err
+}
+
+// Claim is an attempt's hold on a key. Release changes the claim only if
+// nobody took it over since; Step and Finish create objects of their own,
+// once per claim's epoch.
 type Claim struct {
 	s    *Store
 	name string
@@ -250,8 +322,8 @@ type Claim struct {
 	rec  record
 }
 
-// ErrLost reports that another attempt took the claim over: this attempt
-// outlived its lease.
+// ErrLost reports that another attempt took the claim over (this attempt
+// outlived its lease) or answered it differently.
 var ErrLost = errors.New("idempotency: the claim was taken over by another attempt")
 
 // ReceivedAt is when the key was first received, whichever attempt this is.
@@ -264,22 +336,43 @@ func (c *Claim) Attempt() int { return c.rec.Attempt }
 // with a takeover.
 func (c *Claim) Deadline() time.Time { return c.rec.LeaseUntil }
 
-// Done reports whether an earlier attempt recorded step with Step.
-func (c *Claim) Done(step string) bool { return slices.Contains(c.rec.Steps, step) }
+// Done reports whether an attempt at this key recorded step with Step.
+func (c *Claim) Done(ctx context.Context, step string) (bool, error) {
+	if c.rec.Attempt == 1 {
+		return false, nil // a claim's first attempt starts a new epoch
+	}
+	_, _, err := c.s.get(ctx, stepName(c.name, c.rec.Epoch, step))
+	if errors.Is(err, storage.ErrObjectNotExist) {
+		return false, nil
+	}
+	return err == nil, err
+}
 
 // Step records that a side effect is done, so that a takeover skips it.
+// Recording it again is not an error.
 func (c *Claim) Step(ctx context.Context, step string) error {
-	next := c.rec
-	next.Steps = append(slices.Clone(c.rec.Steps), step)
-	return c.update(ctx, next)
+	_, err := c.s.put(ctx, stepName(c.name, c.rec.Epoch, step), []byte("{}"), storage.Conditions{DoesNotExist: true})
+	if isPrecondition(err) {
+		return nil
+	}
+	return err
 }
 
 // Finish records the answer: every later request with the key and the same
-// fingerprint is answered with it, until the retention ends.
+// fingerprint is answered with it, until the retention ends. The first
+// answer recorded wins. Attempts at the same request answer the same, so a
+// late attempt that finds its answer recorded succeeds; one that finds
+// another answer gets ErrLost.
 func (c *Claim) Finish(ctx context.Context, a httpapi.Answer) error {
-	next := c.rec
-	next.State, next.Answer = Done, &a
-	return c.update(ctx, next)
+	data, err := json.Marshal(a)
+	if err != nil {
+		return fmt.Errorf("idempotency: encode the answer of %s: %w", c.name, err)
+	}
+	_, err = c.s.put(ctx, answerName(c.name, c.rec.Epoch), data, storage.Conditions{DoesNotExist: true})
+	if isPrecondition(err) {
+		return ErrLost
+	}
+	return err
 }
 
 // Release gives the claim up after a failure worth retrying: the next
@@ -288,58 +381,19 @@ func (c *Claim) Finish(ctx context.Context, a httpapi.Answer) error {
 func (c *Claim) Release(ctx context.Context) error {
 	next := c.rec
 	next.State = Released
-	return c.update(ctx, next)
-}
-
-func (c *Claim) update(ctx context.Context, next record) error {
-	prev := c.rec
-	c.rec = next
-	if err := c.write(ctx, storage.Conditions{GenerationMatch: c.gen}); err != nil {
-		c.rec = prev
-		if isPrecondition(err) {
-			return ErrLost
-		}
-		return err
-	}
-	return nil
-}
-
-// write uploads the claim in one request under cond. The client retries a
-// failed upload that has a precondition; when a retry finds this very
-// write already done, that is a success.
-func (c *Claim) write(ctx context.Context, cond storage.Conditions) error {
-	data, err := json.Marshal(c.rec)
+	data, err := json.Marshal(next)
 	if err != nil {
 		return fmt.Errorf("idempotency: encode %s: %w", c.name, err)
 	}
-	w := c.s.bucket.Object(c.name).If(cond).NewWriter(ctx)
-	w.ContentType = "application/json"
-	w.ChunkSize = 0 // one request, no resumable session
-	_, err = w.Write(data)
-	if err == nil {
-		err = w.Close()
-	} else {
-		_ = w.Close()
+	gen, err := c.s.put(ctx, c.name, data, storage.Conditions{GenerationMatch: c.gen})
+	if isPrecondition(err) {
+		return ErrLost
 	}
-	if err == nil {
-		c.gen = w.Attrs().Generation
-		return nil
+	if err != nil {
+		return err
 	}
-	if !isPrecondition(err) {
-		return fmt.Errorf("idempotency: write %s: %w", c.name, err)
-	}
-	stored, gen, rerr := c.s.read(ctx, c.name)
-	if rerr == nil && bytes.Equal(mustJSON(stored), data) {
-		c.gen = gen
-		return nil
-	}
-	return err
-}
-
-// mustJSON encodes a record that was just decoded, which cannot fail.
-func mustJSON(r record) []byte {
-	data, _ := json.Marshal(r)
-	return data
+	c.rec, c.gen = next, gen
+	return nil
 }
 
 func isPrecondition(err error) bool {

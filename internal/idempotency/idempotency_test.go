@@ -117,15 +117,17 @@ func TestStore_Lifecycle(t *testing.T) {
 	begin(t, b, request("k1", "B"), idempotency.Reused)
 
 	clk.Advance(2 * time.Hour) // past the retention: a new batch
-	again := begin(t, b, request("k1", "B"), idempotency.Claimed)
+	again := begin(t, b, request("k1", "A"), idempotency.Claimed)
 	if again.Claim.Attempt() != 1 || !again.Claim.ReceivedAt().Equal(clk.Now()) {
 		t.Errorf("after the retention: attempt %d received %v, want 1 and %v", again.Claim.Attempt(), again.Claim.ReceivedAt(), clk.Now())
 	}
+	begin(t, a, request("k1", "A"), idempotency.Busy) // not the former answer
 }
 
 // TestStore_Takeover: an attempt whose instance died is taken over after
 // its lease, keeping the first received time and the steps done; the dead
-// attempt can no longer change the claim.
+// attempt can no longer release the claim, and can only record the same
+// answer.
 func TestStore_Takeover(t *testing.T) {
 	t.Parallel()
 	gcs, clk := newClient(t), newClock()
@@ -133,37 +135,50 @@ func TestStore_Takeover(t *testing.T) {
 	ctx := context.Background()
 
 	dead := begin(t, a, request("k", "A"), idempotency.Claimed).Claim
-	if err := dead.Step(ctx, "rejected_rows"); err != nil {
-		t.Fatal(err)
+	if done, err := dead.Done(ctx, "rejected_rows"); err != nil || done {
+		t.Fatalf("a new claim has rejected_rows done: %t %v", done, err)
+	}
+	for range 2 { // recording a step again is no error
+		if err := dead.Step(ctx, "rejected_rows"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	clk.Advance(59 * time.Second)
 	begin(t, b, request("k", "A"), idempotency.Busy)
 	clk.Advance(2 * time.Second)
 	taker := begin(t, b, request("k", "A"), idempotency.Claimed).Claim
-	if taker.Attempt() != 2 || !taker.ReceivedAt().Equal(dead.ReceivedAt()) || !taker.Done("rejected_rows") {
-		t.Errorf("takeover: attempt %d, received %v (first %v), rejected_rows done %t", taker.Attempt(), taker.ReceivedAt(), dead.ReceivedAt(), taker.Done("rejected_rows"))
+	done, err := taker.Done(ctx, "rejected_rows")
+	if err != nil || taker.Attempt() != 2 || !taker.ReceivedAt().Equal(dead.ReceivedAt()) || !done {
+		t.Errorf("takeover: attempt %d, received %v (first %v), rejected_rows done %t %v", taker.Attempt(), taker.ReceivedAt(), dead.ReceivedAt(), done, err)
 	}
-	for name, err := range map[string]error{
-		"Step":    dead.Step(ctx, "x"),
-		"Finish":  dead.Finish(ctx, answer),
-		"Release": dead.Release(ctx),
-	} {
-		if !errors.Is(err, idempotency.ErrLost) {
-			t.Errorf("%s by the dead attempt: %v, want ErrLost", name, err)
-		}
+	if done, err := taker.Done(ctx, "other"); err != nil || done {
+		t.Errorf("a step never recorded is done: %t %v", done, err)
+	}
+	if err := dead.Release(ctx); !errors.Is(err, idempotency.ErrLost) {
+		t.Errorf("Release by the dead attempt: %v, want ErrLost", err)
 	}
 	if err := taker.Release(ctx); err != nil {
 		t.Fatal(err)
 	}
 	// Released: the next request takes over at once.
 	third := begin(t, a, request("k", "A"), idempotency.Claimed).Claim
-	if third.Attempt() != 3 || !third.Done("rejected_rows") {
-		t.Errorf("after a release: attempt %d, rejected_rows done %t", third.Attempt(), third.Done("rejected_rows"))
+	if third.Attempt() != 3 {
+		t.Errorf("after a release: attempt %d", third.Attempt())
 	}
 	if err := third.Finish(ctx, answer); err != nil {
 		t.Fatal(err)
 	}
-	begin(t, b, request("k", "A"), idempotency.Replay)
+	if err := dead.Finish(ctx, answer); err != nil {
+		t.Errorf("the dead attempt's same answer: %v", err)
+	}
+	other := answer
+	other.Status = http.StatusUnprocessableEntity
+	if err := dead.Finish(ctx, other); !errors.Is(err, idempotency.ErrLost) {
+		t.Errorf("the dead attempt's other answer: %v, want ErrLost", err)
+	}
+	if got := begin(t, b, request("k", "A"), idempotency.Replay).Answer; !cmp.Equal(got, answer) {
+		t.Errorf("replayed %+v, want %+v", got, answer)
+	}
 }
 
 // TestStore_Race: many instances begin the same key at once, first while

@@ -226,13 +226,6 @@ func (s *Service) insertOnce(ctx context.Context, w http.ResponseWriter, r *http
 	record, cancel := context.WithTimeout(context.WithoutCancel(ctx), claimWriteTimeout)
 	defer cancel()
 	a, err := s.write(ctx, b, ingestionID, claim.ReceivedAt(), claim)
-	if errors.Is(err, idempotency.ErrLost) {
-		log.Warn("batch claim lost to a later attempt: this attempt ran past the function's timeout", "attempt", claim.Attempt())
-		w.Header().Set("Retry-After", "1")
-		httpapi.Error(w, http.StatusConflict, "request_in_progress",
-			"a later attempt with this Idempotency-Key is being processed; retry after Retry-After seconds for its answer")
-		return
-	}
 	if err != nil {
 		if rerr := claim.Release(record); rerr != nil {
 			log.Warn("batch claim not released; a retry waits for its lease to end", logging.KeyError, rerr, "lease_until", claim.Deadline())
@@ -242,7 +235,7 @@ func (s *Service) insertOnce(ctx context.Context, w http.ResponseWriter, r *http
 	}
 	switch err := claim.Finish(record, a); {
 	case errors.Is(err, idempotency.ErrLost):
-		log.Warn("batch claim taken over by a later attempt: both wrote the same rows with the same _ingested_at, which readers see once", "attempt", claim.Attempt())
+		log.Error("batch answered differently by another attempt; this attempt's answer is not recorded", "attempt", claim.Attempt(), "status", a.Status)
 	case err != nil:
 		// The rows are written. A retry that finds no answer appends them
 		// again with the same _ingested_at, which readers see once.
@@ -322,6 +315,29 @@ func (s *Service) fail(w http.ResponseWriter, ingestionID, table string, err err
 	httpapi.Error(w, http.StatusInternalServerError, "internal", "the rows could not be written; see the function's logs")
 }
 
+// writeRejects appends a batch's refused rows to rejected_rows, once per
+// claim: an attempt skips them when an earlier one recorded the step.
+func (s *Service) writeRejects(ctx context.Context, rejects [][]any, claim *idempotency.Claim) error {
+	if claim != nil {
+		done, err := claim.Done(ctx, stepRejects)
+		if err != nil {
+			return &claimError{err}
+		}
+		if done {
+			return nil
+		}
+	}
+	if err := s.appender.Append(ctx, warehouse.RejectedRows, warehouse.SystemSchema(warehouse.RejectedRows), rejects); err != nil {
+		return err
+	}
+	if claim != nil {
+		if err := claim.Step(ctx, stepRejects); err != nil {
+			return &claimError{err}
+		}
+	}
+	return nil
+}
+
 // claimError is a failure to record a step in Cloud Storage: worth a
 // retry.
 type claimError struct{ err error }
@@ -359,14 +375,9 @@ func (s *Service) write(ctx context.Context, b batch, ingestionID string, receiv
 	if n := len(res.Refused); n > rejectLogLimit {
 		log.Warn(fmt.Sprintf("%d more refused rows not logged one by one; rejected_rows has them all", n-rejectLogLimit))
 	}
-	if len(rejects) > 0 && (claim == nil || !claim.Done(stepRejects)) {
-		if err := s.appender.Append(ctx, warehouse.RejectedRows, warehouse.SystemSchema(warehouse.RejectedRows), rejects); err != nil {
+	if len(rejects) > 0 {
+		if err := s.writeRejects(ctx, rejects, claim); err != nil {
 			return httpapi.Answer{}, err
-		}
-		if claim != nil {
-			if err := claim.Step(ctx, stepRejects); err != nil {
-				return httpapi.Answer{}, &claimError{err}
-			}
 		}
 	}
 	switch {
