@@ -1,6 +1,8 @@
 // Package stack runs the whole of hiring-pipeline on one machine: the
 // BigQuery and Cloud Storage emulators, the buckets, the dataset and tables,
-// and the functions, behind one HTTP server.
+// and the functions, behind one HTTP server. The functions run in the
+// stack's process, or each as several processes of its own, as Cloud Run
+// runs instances (Options.Instances).
 package stack
 
 import (
