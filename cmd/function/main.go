@@ -8,25 +8,21 @@
 // It exists to run a function as a deployment does, for instance to measure
 // its cold start (hiring bench cold-start). $HOST, which Cloud Run does not
 // set, restricts the listener to one interface, such as 127.0.0.1; unset, it
-// listens on every interface as in Cloud Run.
+// listens on every interface as in Cloud Run. See function.Serve.
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 
-	"github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
-
 	_ "github.com/hiring-pipeline/hiring-pipeline"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/function"
 )
 
 func main() {
-	port := os.Getenv("PORT")
-	if port == "" {
-		port = "8080"
-	}
-	if err := funcframework.StartHostPort(os.Getenv("HOST"), port); err != nil {
-		fmt.Fprintf(os.Stderr, "function: serving %s on port %s: %v\n", os.Getenv("FUNCTION_TARGET"), port, err)
+	if err := function.Serve(context.Background()); err != nil {
+		fmt.Fprintf(os.Stderr, "function: %v\n", err)
 		os.Exit(1)
 	}
 }

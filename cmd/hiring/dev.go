@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -20,22 +21,39 @@ import (
 
 // devCmd runs the local stack until interrupted.
 type devCmd struct {
-	Port        int    `help:"Port of the stack's HTTP server (functions, BigQuery emulator, /healthz, /dev/config)." default:"8080"`
-	StoragePort int    `help:"Port of the Cloud Storage emulator; default: --port + 1, or a free port when --port is 0." default:"-1" placeholder:"PORT"`
-	WritePort   int    `help:"gRPC port of the BigQuery Storage Write API emulator; default: --port + 2, or a free port when --port is 0." default:"-1" placeholder:"PORT"`
-	Auth        bool   `help:"Require bearer tokens on the HTTP functions: one per role (reader, writer, admin), printed at start. Without it, nothing is checked."`
-	DataDir     string `help:"Keep the emulators' state in this folder between runs; default: in memory." type:"path" placeholder:"DIR"`
-	Project     string `help:"Local project id." default:"hiring-local"`
-	Dataset     string `help:"BigQuery dataset." default:"hiring"`
-	Demo        bool   `help:"Generate demo data (see hiring gen) and load it through the landing bucket, as hiring load does."`
-	DemoRows    int64  `help:"hired_employees rows of the demo data." default:"10000" placeholder:"N"`
-	JSON        bool   `name:"json" help:"Print the stack's configuration as one JSON document instead of text."`
+	Port        int     `help:"Port of the stack's HTTP server (functions, BigQuery emulator, /healthz, /dev/config)." default:"8080"`
+	StoragePort int     `help:"Port of the Cloud Storage emulator; default: --port + 1, or a free port when --port is 0." default:"-1" placeholder:"PORT"`
+	WritePort   int     `help:"gRPC port of the BigQuery Storage Write API emulator; default: --port + 2, or a free port when --port is 0." default:"-1" placeholder:"PORT"`
+	Auth        bool    `help:"Require bearer tokens on the HTTP functions: one per role (reader, writer, admin), printed at start. Without it, nothing is checked."`
+	DataDir     string  `help:"Keep the emulators' state in this folder between runs; default: in memory." type:"path" placeholder:"DIR"`
+	Project     string  `help:"Local project id." default:"hiring-local"`
+	Dataset     string  `help:"BigQuery dataset." default:"hiring"`
+	Demo        bool    `help:"Generate demo data (see hiring gen) and load it through the landing bucket, as hiring load does."`
+	DemoRows    int64   `help:"hired_employees rows of the demo data." default:"10000" placeholder:"N"`
+	JSON        bool    `name:"json" help:"Print the stack's configuration as one JSON document instead of text."`
+	Instances   int     `help:"Run each function as N processes (this program, in a hidden mode) behind a round-robin proxy at the function's URL, as Cloud Run runs instances; an instance that exits is replaced, and /dev/config lists the live ones. 1 serves every function in this process." default:"1" placeholder:"N"`
+	Redeliver   float64 `help:"Fraction of storage events, from 0 to 1, delivered twice, concurrently, to two instances when there are two, as Eventarc's at-least-once delivery may. 0 delivers each event once." default:"0" placeholder:"P"`
+}
+
+// Validate checks the flags before anything starts.
+func (c *devCmd) Validate() error {
+	var problems []string
+	if c.Instances < 1 {
+		problems = append(problems, fmt.Sprintf("--instances must be at least 1, got %d", c.Instances))
+	}
+	if !(c.Redeliver >= 0 && c.Redeliver <= 1) {
+		problems = append(problems, fmt.Sprintf("--redeliver must be between 0 and 1, got %v", c.Redeliver))
+	}
+	if problems != nil {
+		return errors.New(strings.Join(problems, "; "))
+	}
+	return nil
 }
 
 // Run starts the stack, prints how to reach it, and serves until the
 // context ends (Ctrl+C or SIGTERM).
 func (c *devCmd) Run(ctx context.Context, con *console) error {
-	st, err := stack.Start(ctx, stack.Options{
+	opts := stack.Options{
 		Port:             c.Port,
 		StoragePort:      c.derivedPort(c.StoragePort, 1),
 		StorageWritePort: c.derivedPort(c.WritePort, 2),
@@ -45,9 +63,23 @@ func (c *devCmd) Run(ctx context.Context, con *console) error {
 		Dataset:          c.Dataset,
 		Logger:           con.Logger,
 		Functions:        hiringpipeline.Functions,
-	})
-	if err != nil {
+		Instances:        c.Instances,
+		Redeliver:        c.Redeliver,
+	}
+	if c.Instances > 1 {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("finding this program to run the instances: %w", err)
+		}
+		opts.InstanceCommand = []string{exe, "function"}
+		opts.InstanceOutput = con.Stderr
+	}
+	st, err := stack.Start(ctx, opts)
+	if errors.Is(err, syscall.EADDRINUSE) {
 		return withHint(err, "another program may use the port; choose others with --port, --storage-port and --write-port")
+	}
+	if err != nil {
+		return err
 	}
 	defer func() {
 		shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -67,7 +99,7 @@ func (c *devCmd) Run(ctx context.Context, con *console) error {
 		if err := json.NewEncoder(con.Stdout).Encode(cfg); err != nil {
 			return err
 		}
-	} else if err := printStack(con.Stdout, cfg, c.DataDir, demo); err != nil {
+	} else if err := c.printStack(con.Stdout, cfg, demo); err != nil {
 		return err
 	}
 	select {
@@ -115,10 +147,10 @@ func (c *devCmd) loadDemo(ctx context.Context, st *stack.Stack, con *console) ([
 }
 
 // printStack tells a person where everything is.
-func printStack(w io.Writer, cfg stack.Config, dataDir string, demo []loadResult) error {
+func (c *devCmd) printStack(w io.Writer, cfg stack.Config, demo []loadResult) error {
 	state := "in memory (gone when it stops; keep it with --data-dir)"
-	if dataDir != "" {
-		state = "kept in " + dataDir
+	if c.DataDir != "" {
+		state = "kept in " + c.DataDir
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "hiring-pipeline is running locally; state is %s.\n\n", state)
@@ -136,9 +168,21 @@ func printStack(w io.Writer, cfg stack.Config, dataDir string, demo []loadResult
 	slices.Sort(names)
 	for _, name := range names {
 		fmt.Fprintf(tw, "  Function %s\t%s\n", name, cfg.Functions[name])
+		if c.Instances > 1 {
+			for _, inst := range cfg.Instances[name] {
+				fmt.Fprintf(tw, "    instance, pid %d\t%s\n", inst.PID, inst.URL)
+			}
+		}
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if c.Instances > 1 {
+		fmt.Fprintf(&b, "\nEach function runs as %d processes behind its URL, which spreads requests over them;\n"+
+			"an instance that exits is replaced by a new process. %s/dev/config lists the live ones.\n", c.Instances, cfg.URL)
+	}
+	if c.Redeliver > 0 {
+		fmt.Fprintf(&b, "\n%g%% of storage events are delivered twice, concurrently, as Eventarc may redeliver them.\n", c.Redeliver*100)
 	}
 	if cfg.Auth.Mode == auth.ModeOff {
 		b.WriteString("\n!! AUTHENTICATION IS OFF: anyone who reaches this machine's ports can call the functions.\n" +

@@ -7,11 +7,15 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/hiring-pipeline/hiring-pipeline/internal/stack"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/testutil"
 )
 
 // TestDev starts `hiring dev --port 0 --json --demo`, reads the printed
@@ -94,5 +98,102 @@ func TestDev_PortInUse(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "hint: another program may use the port") {
 		t.Errorf("stderr has no hint:\n%s", stderr.String())
+	}
+}
+
+// TestDev_Instances starts `hiring dev --instances 2 --port 0 --json`, which
+// runs this test binary as each function's instances (see TestMain), checks
+// that every function lists two running processes, and stops it as Ctrl+C
+// would: no instance is left.
+func TestDev_Instances(t *testing.T) {
+	t.Parallel()
+	if runtime.GOOS == "windows" {
+		t.Skip("the test signals processes as Unix does")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out, w := io.Pipe()
+	stderr := &testutil.SyncBuffer{}
+	code := make(chan int, 1)
+	go func() {
+		defer w.Close()
+		code <- run(ctx, []string{"dev", "--instances", "2", "--port", "0", "--json"}, w, stderr)
+	}()
+
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatalf("reading the configuration: %v; stderr:\n%s", err, stderr.String())
+	}
+	go func() { _, _ = io.Copy(io.Discard, out) }()
+	var cfg stack.Config
+	if err := json.Unmarshal([]byte(line), &cfg); err != nil {
+		t.Fatalf("stdout %q is not the configuration: %v", line, err)
+	}
+	var live stack.Config
+	resp, err := http.Get(cfg.URL + "/dev/config")
+	if err != nil {
+		t.Fatalf("/dev/config: %v", err)
+	}
+	err = json.NewDecoder(resp.Body).Decode(&live)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("/dev/config: %v", err)
+	}
+	var pids []int
+	for name := range cfg.Functions {
+		insts := live.Instances[name]
+		if len(insts) != 2 {
+			t.Errorf("/dev/config lists %d instances of %s, want 2: %v", len(insts), name, insts)
+		}
+		for _, inst := range insts {
+			if !running(inst.PID) || inst.PID == os.Getpid() {
+				t.Errorf("%s: instance pid %d is not a running child", name, inst.PID)
+			}
+			pids = append(pids, inst.PID)
+		}
+	}
+	if len(cfg.Functions) == 0 {
+		t.Error("no function is mounted")
+	}
+
+	cancel()
+	select {
+	case c := <-code:
+		if c != 0 {
+			t.Errorf("exit code %d after interrupt, want 0; stderr:\n%s", c, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("hiring dev did not stop within 30 s of the interrupt")
+	}
+	for _, pid := range pids {
+		if running(pid) {
+			t.Errorf("instance %d still runs after hiring dev stopped", pid)
+		}
+	}
+}
+
+// running reports whether process pid runs (or has not been waited for).
+func running(pid int) bool {
+	p, err := os.FindProcess(pid)
+	return err == nil && p.Signal(syscall.Signal(0)) == nil
+}
+
+func TestDev_InvalidFlags(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"dev", "--instances", "0"}, "--instances must be at least 1"},
+		{[]string{"dev", "--redeliver", "1.5"}, "--redeliver must be between 0 and 1"},
+	}
+	for _, tc := range cases {
+		var stdout, stderr bytes.Buffer
+		if c := run(context.Background(), tc.args, &stdout, &stderr); c != 2 {
+			t.Errorf("%v: exit code %d, want 2", tc.args, c)
+		}
+		if !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("%v: stderr %q does not say %q", tc.args, stderr.String(), tc.want)
+		}
 	}
 }

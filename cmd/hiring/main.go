@@ -31,6 +31,8 @@ type cli struct {
 	Report  reportCmd  `cmd:"" help:"Save the visual report of a year as one self-contained HTML file."`
 	Smoke   smokeCmd   `cmd:"" help:"Smoke-test a deployment on Google Cloud: every function deployed and ACTIVE, every HTTP function answering; no row reaches a data table."`
 	Bench   benchCmd   `cmd:"" help:"Measure the pipeline: load-csv on generated data, insert-rows under load, a function's cold start."`
+
+	Function functionCmd `cmd:"" hidden:"" help:"Serve the function that $FUNCTION_TARGET names on $PORT, as an instance of hiring dev --instances does."`
 }
 
 // console is what a command writes to. Results go to Stdout; progress,

@@ -95,9 +95,13 @@ func EventHTTP(h EventHandler, logger *slog.Logger) http.Handler {
 // Register registers d with functions-framework-go under its entry point.
 // The function is built from the process environment on its first call, so
 // that a deployment with missing configuration fails loudly in its logs
-// rather than at import.
+// rather than at import. In an instance of a local stack (InstanceVar set),
+// its log lines name the instance.
 func Register(d Definition) {
 	logger := logging.New(os.Stdout, slog.LevelInfo).With("function", d.Name)
+	if id := os.Getenv(InstanceVar); id != "" {
+		logger = logger.With("instance", id, "pid", os.Getpid())
+	}
 	switch {
 	case d.Event != nil:
 		h := NewLazy(func() (EventHandler, error) { return d.Event(context.Background(), nil, logger) })

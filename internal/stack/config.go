@@ -40,6 +40,10 @@ type Config struct {
 	} `json:"auth"`
 	// Functions maps each mounted function to its URL.
 	Functions map[string]string `json:"functions"`
+	// Instances lists each function's running instances, as
+	// Stack.Instances does: filled when the configuration is asked for,
+	// since instances come and go.
+	Instances map[string][]Instance `json:"instances"`
 	// Env holds the environment variables that point hiring-pipeline's code
 	// (or any Google client) at the stack.
 	Env map[string]string `json:"env"`

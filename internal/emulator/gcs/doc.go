@@ -30,4 +30,8 @@
 // connection error is retried with exponential backoff until
 // [Options.RetryFor] has passed, after which the event is logged at ERROR and
 // dropped. Events are delivered at least once and in no particular order.
+// With [Server.ForwardTo], each attempt goes to the target that the bucket's
+// [Targets] name then, so a retry may reach another instance of a function;
+// [Options.Redeliver] delivers a fraction of the events twice, concurrently,
+// to two targets, as Eventarc sometimes does.
 package gcs

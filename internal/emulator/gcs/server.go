@@ -55,6 +55,14 @@ type Options struct {
 	// RetryFor is how long a failed delivery is retried before the event is
 	// dropped; 0 means DefaultRetryFor.
 	RetryFor time.Duration
+	// Redeliver is the fraction of events, from 0 to 1, that the bridge
+	// delivers twice, concurrently, to two different targets when the
+	// forwarded bucket's Targets name two; both copies carry the same event
+	// id, as duplicates from Eventarc do. 0 delivers every event once.
+	Redeliver float64
+	// Transport makes the bridge's deliveries; nil means
+	// http.DefaultTransport.
+	Transport http.RoundTripper
 }
 
 // Server is a running local Cloud Storage. Its methods are safe for
@@ -84,6 +92,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 	if opts.RetryFor < 0 {
 		return nil, fmt.Errorf("start gcs emulator: negative RetryFor %v", opts.RetryFor)
+	}
+	if !(opts.Redeliver >= 0 && opts.Redeliver <= 1) {
+		return nil, fmt.Errorf("start gcs emulator: Redeliver %v is not a fraction from 0 to 1", opts.Redeliver)
 	}
 	opts = withDefaults(opts)
 	idSpace, err := startPubSub()
@@ -169,7 +180,7 @@ func start(ctx context.Context, opts Options, l net.Listener, idSpace uuid.UUID)
 		ErrorLog:          log.New(errorLog, "fake-gcs-server: ", log.LstdFlags),
 	}
 	go func() { s.served <- s.http.Serve(l) }()
-	s.bridge = startBridge(s.channel, s.url, idSpace, opts.RetryFor, opts.Logger)
+	s.bridge = startBridge(s.channel, s.url, idSpace, opts)
 	return s, nil
 }
 
@@ -214,6 +225,15 @@ func (s *Server) CreateBucket(ctx context.Context, name string) error {
 // name or an invalid target.
 func (s *Server) Forward(bucket, target string) error {
 	return s.bridge.forward(bucket, target)
+}
+
+// ForwardTo is Forward to the targets that pick names, asked again for each
+// delivery attempt: the events of a function that runs as several instances
+// reach the instance pick chooses, and a retry or a redelivery (see
+// Options.Redeliver) may reach another. It fails on an empty bucket name or a
+// nil pick.
+func (s *Server) ForwardTo(bucket string, pick Targets) error {
+	return s.bridge.forwardTo(bucket, pick)
 }
 
 // Close stops the server. It stops accepting requests and waits for those in
