@@ -42,4 +42,9 @@
 // is checked in full (row_errors for rows that break REQUIRED or maxLength)
 // and then written with DuckDB's Appender in one transaction under the
 // table's lock, so its rows land together or not at all.
+//
+// Server.SetFaults makes the server fail a chosen fraction of its REST and
+// gRPC calls for a while, before any of their work is done (503 or a
+// dropped connection for REST, codes.Unavailable for gRPC), so that tests
+// can see how clients cope with an unavailable BigQuery.
 package bigquery
