@@ -170,6 +170,7 @@ func TestFaults_RESTUnavailable(t *testing.T) {
 			return err
 		}},
 		{"jobs.query", func(ctx context.Context) error { _, err := c.Query("SELECT 1").Read(ctx); return err }},
+		{"jobs.list", func(ctx context.Context) error { _, err := c.Jobs(ctx).Next(); return err }},
 		{"tabledata.list", func(ctx context.Context) error {
 			var row []bigquery.Value
 			return ds.Table("t").Read(ctx).Next(&row)

@@ -116,6 +116,7 @@ func (s *Server) routes() {
 	m.Handle("DELETE "+p+"/datasets/{datasetId}/tables/{tableId}", s.handle(s.deleteTable))
 	m.Handle("GET "+p+"/datasets/{datasetId}/tables/{tableId}/data", s.handle(s.listTableData))
 	m.Handle("POST "+p+"/jobs", s.handle(s.insertJob))
+	m.Handle("GET "+p+"/jobs", s.handle(s.listJobs))
 	m.Handle("GET "+p+"/jobs/{jobId}", s.handle(s.getJob))
 	m.Handle("POST "+p+"/jobs/{jobId}/cancel", s.handle(s.cancelJob))
 	m.Handle("POST "+p+"/queries", s.handle(s.query))
