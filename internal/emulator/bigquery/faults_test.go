@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"cloud.google.com/go/bigquery"
+	storage "cloud.google.com/go/bigquery/storage/apiv1"
 	"cloud.google.com/go/bigquery/storage/apiv1/storagepb"
 	"github.com/google/go-cmp/cmp"
-	"github.com/googleapis/gax-go/v2"
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/option"
 	"google.golang.org/grpc/codes"
@@ -275,9 +275,10 @@ func TestFaults_Rate(t *testing.T) {
 			}
 		}},
 		{"gRPC", func(t *testing.T, e *writeEnv) func() bool {
+			c := onceWriteClient(t, e)
 			req := &storagepb.GetWriteStreamRequest{Name: defaultStream("h")}
 			return func() bool {
-				_, err := e.writer.GetWriteStream(context.Background(), req, noRetry)
+				_, err := c.GetWriteStream(context.Background(), req)
 				if err != nil {
 					wantStatus(t, err, codes.Unavailable, "injected")
 				}
@@ -309,9 +310,19 @@ func TestFaults_Rate(t *testing.T) {
 	}
 }
 
-// noRetry makes a gRPC call of the Storage Write API client once, where it
-// would retry codes.Unavailable.
-var noRetry = gax.WithRetry(func() gax.Retryer { return nil })
+// onceWriteClient returns the Storage Write API client that managedwriter
+// wraps, connected to e's emulator, with its retries off: its unary calls
+// are tried once, where they would retry codes.Unavailable.
+func onceWriteClient(t testing.TB, e *writeEnv) *storage.BigQueryWriteClient {
+	t.Helper()
+	c, err := storage.NewBigQueryWriteClient(context.Background(), grpcOptions(e.addr)...)
+	if err != nil {
+		t.Fatalf("NewBigQueryWriteClient: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	c.CallOptions.GetWriteStream = nil
+	return c
+}
 
 func TestFaults_RESTDrop(t *testing.T) {
 	t.Parallel()
@@ -363,7 +374,7 @@ func TestFaults_GRPC(t *testing.T) {
 			ms := e.open(t, "h", dp)
 			setFaults(t, e.server, emulator.Faults{Rate: 1, Mode: mode})
 
-			_, err := e.writer.GetWriteStream(context.Background(), &storagepb.GetWriteStreamRequest{Name: defaultStream("h")}, noRetry)
+			_, err := onceWriteClient(t, e).GetWriteStream(context.Background(), &storagepb.GetWriteStreamRequest{Name: defaultStream("h")})
 			wantStatus(t, err, codes.Unavailable, "injected")
 			_, err = appendRows(ms, hiredRows(t, md, 1, 3))
 			wantStatus(t, err, codes.Unavailable, "injected")
