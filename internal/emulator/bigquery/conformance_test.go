@@ -721,4 +721,7 @@ func TestPersistence(t *testing.T) {
 	if diff := cmp.Diff([][]bigquery.Value{{"kept"}}, rows, cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("rows after reopen (-want +got):\n%s", diff)
 	}
+	if ids := listIDs(t, e.client.Jobs(ctx)); len(ids) != 2 || ids[1] != "kept-job" {
+		t.Errorf("jobs after reopen = %v, want the SELECT's job, then kept-job", ids)
+	}
 }

@@ -28,7 +28,8 @@
 // a * in the destination URI when a file reaches Options.ExtractFileBytes.
 //
 // Both read a source table as of a time with BigQuery's decorators
-// (table@<ms since the epoch>, table@-<ms ago>, table@0). DuckDB has no time
+// (table@<ms since the epoch>, table@-<ms ago>, table@0), as queries do
+// with FOR SYSTEM_TIME AS OF a constant timestamp. DuckDB has no time
 // travel, so the emulator keeps a history of every table in _emulator: the
 // row count after each commit since the table's creation or last rewrite
 // (UPDATE, DELETE, MERGE, WRITE_TRUNCATE, WRITE_TRUNCATE_DATA). Appends only
@@ -42,4 +43,9 @@
 // is checked in full (row_errors for rows that break REQUIRED or maxLength)
 // and then written with DuckDB's Appender in one transaction under the
 // table's lock, so its rows land together or not at all.
+//
+// Server.SetFaults makes the server fail a chosen fraction of its REST and
+// gRPC calls for a while, before any of their work is done (503 or a
+// dropped connection for REST, codes.Unavailable for gRPC), so that tests
+// can see how clients cope with an unavailable BigQuery.
 package bigquery

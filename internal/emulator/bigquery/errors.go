@@ -97,6 +97,7 @@ var statusNames = map[int]string{
 	http.StatusConflict:            "ALREADY_EXISTS",
 	http.StatusPreconditionFailed:  "FAILED_PRECONDITION",
 	http.StatusInternalServerError: "INTERNAL",
+	http.StatusServiceUnavailable:  "UNAVAILABLE",
 }
 
 func writeError(w http.ResponseWriter, err error) {

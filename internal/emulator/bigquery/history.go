@@ -130,7 +130,8 @@ func tablesWithHistory(ctx context.Context, db *sql.DB) (map[tableKey]bool, erro
 type tableAt struct {
 	k         tableKey
 	decorated bool
-	ms        int64 // the decorator's value: absolute if > 0, relative if < 0, oldest if 0
+	ms        int64 // the decorator's value: absolute if > 0, relative if < 0
+	oldest    bool  // the decorator @0: the oldest time the history keeps
 }
 
 func (t tableAt) String() string {
@@ -163,6 +164,7 @@ func parseTableAt(ref *bq.TableReference, project string) (tableAt, error) {
 		return tableAt{}, errInvalid("Invalid table decorator in %s: it must be @<milliseconds since the epoch>, @-<milliseconds ago> or @0", ref.TableId)
 	}
 	t.ms = ms
+	t.oldest = ms == 0
 	return t, nil
 }
 
@@ -201,11 +203,9 @@ func (s *Server) openSource(ctx context.Context, src tableAt, t *bq.Table, relea
 			at += now
 		}
 		if at > now {
-			return nil, rowRange{}, errInvalid("Invalid snapshot time %d for table %s: it is in the future (now is %d)", at, src, now)
+			return nil, rowRange{}, errFuture(src, at, now)
 		}
-		for nowMillis() <= now {
-			time.Sleep(100 * time.Microsecond)
-		}
+		waitPast(now)
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -217,6 +217,20 @@ func (s *Server) openSource(ctx context.Context, src tableAt, t *bq.Table, relea
 		return nil, rowRange{}, err
 	}
 	return tx, r, nil
+}
+
+// errFuture is the answer to reading table src as of a time at that is
+// later than now, all in milliseconds since the epoch.
+func errFuture(src tableAt, at, now int64) error {
+	return errInvalid("Invalid snapshot time %d for table %s: it is in the future (now is %d)", at, src, now)
+}
+
+// waitPast returns once the clock has passed ms, in milliseconds since the
+// epoch.
+func waitPast(ms int64) {
+	for nowMillis() <= ms {
+		time.Sleep(100 * time.Microsecond)
+	}
 }
 
 // sourceRows returns the rows of src that tx sees: all of them, or for a
@@ -259,7 +273,7 @@ func rowsAsOf(ctx context.Context, tx *sql.Tx, src tableAt, at int64) (int64, er
 	if err != nil {
 		return 0, fmt.Errorf("read the history of %s: %w", k, err)
 	}
-	if src.ms == 0 {
+	if src.oldest {
 		at = start
 	}
 	if at < start {

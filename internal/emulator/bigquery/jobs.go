@@ -20,6 +20,7 @@ type jobRecord struct {
 	RequestID string     `json:"requestId,omitempty"`
 
 	done chan struct{} // closed when the job has run
+	seq  int64         // the order in which jobs were recorded, set before done is closed
 }
 
 // resultSet locates the rows of a query result.
@@ -64,7 +65,7 @@ func loadJobs(ctx context.Context, db *sql.DB) (*jobStore, error) {
 		if err := rows.Scan(&project, &id, &seq, &record); err != nil {
 			return nil, err
 		}
-		rec := &jobRecord{done: make(chan struct{})}
+		rec := &jobRecord{done: make(chan struct{}), seq: seq}
 		if err := json.Unmarshal([]byte(record), rec); err != nil {
 			return nil, err
 		}
@@ -133,6 +134,7 @@ func (s *Server) finish(ctx context.Context, rec *jobRecord) error {
 	st.mu.Lock()
 	st.seq++
 	seq := st.seq
+	rec.seq = seq
 	st.mu.Unlock()
 	data, err := json.Marshal(rec)
 	if err != nil {

@@ -70,16 +70,20 @@ func (s *Server) runQuery(ctx context.Context, rec *jobRecord, qp queryParams) e
 	if err != nil {
 		return err
 	}
+	reads, err := s.evalAsOf(ctx, st, ps)
+	if err != nil {
+		return err
+	}
 	stats := &bq.JobStatistics2{StatementType: string(st.Kind), ForceSendFields: []string{"CacheHit", "TotalBytesProcessed"}}
 	rec.Job.Statistics.Query = stats
 	rec.Job.Statistics.ForceSendFields = []string{"TotalBytesProcessed"}
 	if st.Kind == googlesql.Select {
-		return s.runSelect(ctx, rec, st, ps)
+		return s.runSelect(ctx, rec, st, ps, reads)
 	}
 	if cfg.DestinationTable != nil {
 		return errInvalidQuery("Cannot set destination table in jobs with DML statements")
 	}
-	return s.runDML(ctx, rec, st, ps)
+	return s.runDML(ctx, rec, st, ps, reads)
 }
 
 // resultCol is a column of a query result.
@@ -191,8 +195,9 @@ func namesOf(s *bq.TableSchema) []string {
 	return names
 }
 
-// runSelect runs a SELECT and stores its rows.
-func (s *Server) runSelect(ctx context.Context, rec *jobRecord, st *googlesql.Statement, ps *paramSet) error {
+// runSelect runs a SELECT, which reads tables as of reads, and stores its
+// rows.
+func (s *Server) runSelect(ctx context.Context, rec *jobRecord, st *googlesql.Statement, ps *paramSet, reads asOfReads) error {
 	cols, err := describe(ctx, s.db, st.SQL)
 	if err != nil {
 		return err
@@ -203,18 +208,24 @@ func (s *Server) runSelect(ctx context.Context, rec *jobRecord, st *googlesql.St
 	if cfg.DestinationTable == nil {
 		ref := rec.Job.JobReference
 		table := "_emulator_results." + quoteIdent(ref.ProjectId+":"+ref.JobId)
-		if _, err := s.db.ExecContext(ctx, "CREATE TABLE "+table+" AS "+body, ps.args()...); err != nil {
+		unlock := s.lockTables(reads.tables()...)
+		err := s.asOfTx(ctx, reads, func() { releaseExcept(unlock, tableKey{}) }, ps.args(), func(tx *sql.Tx, args []any) error {
+			_, err := tx.ExecContext(ctx, "CREATE TABLE "+table+" AS "+body, args...)
+			return err
+		})
+		if err != nil {
 			return duckError(err)
 		}
 		rec.Result = &resultSet{Table: table, Columns: namesOf(schemaOf(cols)), Schema: schemaOf(cols), Anonymous: true}
 		return nil
 	}
-	return s.writeDestination(ctx, rec, cfg, cols, body, ps.args())
+	return s.writeDestination(ctx, rec, cfg, cols, body, ps.args(), reads)
 }
 
 // writeDestination writes a SELECT's rows to its destination table, with the
-// create and write dispositions of BigQuery.
-func (s *Server) writeDestination(ctx context.Context, rec *jobRecord, cfg *bq.JobConfigurationQuery, cols []resultCol, body string, args []any) error {
+// create and write dispositions of BigQuery; the SELECT reads tables as of
+// reads.
+func (s *Server) writeDestination(ctx context.Context, rec *jobRecord, cfg *bq.JobConfigurationQuery, cols []resultCol, body string, args []any, reads asOfReads) error {
 	d := cfg.DestinationTable
 	if d.ProjectId == "" {
 		d.ProjectId = rec.Job.JobReference.ProjectId
@@ -227,8 +238,8 @@ func (s *Server) writeDestination(ctx context.Context, rec *jobRecord, cfg *bq.J
 	if !tableIDPattern.MatchString(k.table) {
 		return errInvalid("Invalid table ID \"%s\".", k.table)
 	}
-	unlock := s.lockTable(k.project, k.dataset, k.table)
-	defer unlock()
+	unlock := s.lockTables(append(reads.tables(), k)...)
+	defer releaseExcept(unlock, tableKey{})
 	cur, exists := s.cat.table(k)
 	if exists && cur.Type != "TABLE" {
 		return errInvalid("Cannot write query results to %s, which is a %s", k, cur.Type)
@@ -300,7 +311,7 @@ func (s *Server) writeDestination(ctx context.Context, rec *jobRecord, cfg *bq.J
 	}
 	t.Etag = newETag()
 	t.LastModifiedTime = uint64(now)
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.asOfTx(ctx, reads, func() { releaseExcept(unlock, k) }, args, func(tx *sql.Tx, args []any) error {
 		for i, stmt := range stmts {
 			var a []any
 			if i == bodyAt {
@@ -343,11 +354,12 @@ func appendable(k tableKey, schema *bq.TableSchema, cols []resultCol) error {
 	return nil
 }
 
-// runDML runs an INSERT, UPDATE, DELETE or MERGE with its target locked.
-func (s *Server) runDML(ctx context.Context, rec *jobRecord, st *googlesql.Statement, ps *paramSet) error {
+// runDML runs an INSERT, UPDATE, DELETE or MERGE with its target locked;
+// the statement reads tables as of reads.
+func (s *Server) runDML(ctx context.Context, rec *jobRecord, st *googlesql.Statement, ps *paramSet, reads asOfReads) error {
 	k := tableKey{st.Target.Project, st.Target.Dataset, st.Target.Table}
-	unlock := s.lockTable(k.project, k.dataset, k.table)
-	defer unlock()
+	unlock := s.lockTables(append(reads.tables(), k)...)
+	defer releaseExcept(unlock, tableKey{})
 	t, ok := s.cat.table(k)
 	if !ok {
 		return errNotFound("Table %s was not found in location %s", k, s.location)
@@ -363,8 +375,8 @@ func (s *Server) runDML(ctx context.Context, rec *jobRecord, st *googlesql.State
 		w = appended(string(st.Kind))
 	}
 	var n int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, st.SQL, ps.args()...)
+	err := s.asOfTx(ctx, reads, func() { releaseExcept(unlock, k) }, ps.args(), func(tx *sql.Tx, args []any) error {
+		res, err := tx.ExecContext(ctx, st.SQL, args...)
 		if err != nil {
 			return err
 		}
@@ -422,6 +434,9 @@ func (s *Server) dryRun(ctx context.Context, job *bq.Job, qp queryParams) (*bq.J
 	}
 	st, err := s.translate(cfg.Query, project, dataset, ps)
 	if err != nil {
+		return nil, err
+	}
+	if _, err := s.evalAsOf(ctx, st, ps); err != nil {
 		return nil, err
 	}
 	stats := &bq.JobStatistics2{StatementType: string(st.Kind), ForceSendFields: []string{"TotalBytesProcessed"}}

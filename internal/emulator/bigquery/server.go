@@ -52,9 +52,10 @@ type Server struct {
 	storage   *storage.Client
 	fileBytes int64 // Options.ExtractFileBytes
 
-	cat   *catalog
-	jobs  *jobStore
-	locks sync.Map // table key -> *sync.Mutex; see lockTable
+	cat    *catalog
+	jobs   *jobStore
+	locks  sync.Map // table key -> *sync.Mutex; see lockTable
+	faults faultState
 }
 
 // New opens (or creates) the database and loads the emulator's metadata.
@@ -115,6 +116,7 @@ func (s *Server) routes() {
 	m.Handle("DELETE "+p+"/datasets/{datasetId}/tables/{tableId}", s.handle(s.deleteTable))
 	m.Handle("GET "+p+"/datasets/{datasetId}/tables/{tableId}/data", s.handle(s.listTableData))
 	m.Handle("POST "+p+"/jobs", s.handle(s.insertJob))
+	m.Handle("GET "+p+"/jobs", s.handle(s.listJobs))
 	m.Handle("GET "+p+"/jobs/{jobId}", s.handle(s.getJob))
 	m.Handle("POST "+p+"/jobs/{jobId}/cancel", s.handle(s.cancelJob))
 	m.Handle("POST "+p+"/queries", s.handle(s.query))
@@ -126,12 +128,18 @@ func (s *Server) routes() {
 }
 
 // ServeHTTP serves the REST API, with or without the /bigquery/v2 prefix.
+// A call that the fault setting fails (see SetFaults) is failed before
+// anything else happens.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rest, ok := strings.CutPrefix(r.URL.Path, "/bigquery/v2"); ok && (rest == "" || rest[0] == '/') {
 		r2 := r.Clone(r.Context())
 		r2.URL.Path = rest
 		r2.URL.RawPath = ""
 		r = r2
+	}
+	if mode, ok := s.fault(r.Method + " " + r.URL.Path); ok {
+		failREST(w, r, mode)
+		return
 	}
 	s.mux.ServeHTTP(w, r)
 }

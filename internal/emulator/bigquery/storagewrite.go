@@ -61,8 +61,14 @@ var streamNamePattern = regexp.MustCompile(`^projects/([^/]+)/datasets/([^/]+)/t
 // that fails is answered in the response's error (a google.rpc.Status, with
 // row_errors for rows that break a column's rules) and the connection stays
 // usable, as in BigQuery. Requests are limited to 10 MB.
+//
+// The fault setting (see SetFaults) fails unary calls with
+// codes.Unavailable before they run, and ends an AppendRows call with
+// codes.Unavailable at a faulted request, before that request is
+// processed.
 func (s *Server) NewGRPCServer() *grpc.Server {
-	g := grpc.NewServer(grpc.MaxRecvMsgSize(maxAppendRequest))
+	g := grpc.NewServer(grpc.MaxRecvMsgSize(maxAppendRequest),
+		grpc.ChainUnaryInterceptor(s.unaryFaults), grpc.ChainStreamInterceptor(s.streamFaults))
 	storagepb.RegisterBigQueryWriteServer(g, &writeServer{s: s})
 	return g
 }

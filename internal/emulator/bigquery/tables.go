@@ -56,7 +56,7 @@ func (s *Server) insertTable(r *http.Request) (any, error) {
 		if t.View.UseLegacySql {
 			return nil, errInvalid("Legacy SQL views are not supported by the emulator")
 		}
-		st, err := s.translate(t.View.Query, project, "", nil)
+		st, err := s.translateView(t.View.Query, project)
 		if err != nil {
 			return nil, err
 		}
@@ -258,7 +258,7 @@ func (s *Server) patchTable(r *http.Request) (any, error) {
 		if t.Type != "VIEW" {
 			return nil, errInvalid("Table %s is not a view", k)
 		}
-		st, err := s.translate(patch.View.Query, k.project, "", nil)
+		st, err := s.translateView(patch.View.Query, k.project)
 		if err != nil {
 			return nil, err
 		}
@@ -370,4 +370,18 @@ func (s *Server) deleteTable(r *http.Request) (any, error) {
 	}
 	s.cat.removeTable(k)
 	return nil, nil
+}
+
+// translateView translates the query of a view in project. The query may
+// not read tables as of a time: a DuckDB view cannot bind the parameters
+// that such a read needs.
+func (s *Server) translateView(query, project string) (*googlesql.Statement, error) {
+	st, err := s.translate(query, project, "", nil)
+	if err != nil {
+		return nil, err
+	}
+	if len(st.AsOf) > 0 {
+		return nil, errInvalidQuery("FOR SYSTEM_TIME AS OF in a view is not supported by the emulator")
+	}
+	return st, nil
 }

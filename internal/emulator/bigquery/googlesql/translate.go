@@ -53,6 +53,33 @@ type Statement struct {
 	Target TableRef
 	// Tables lists every table the statement names, once each, in order.
 	Tables []TableRef
+	// AsOf lists the tables the statement reads as of a time (FOR
+	// SYSTEM_TIME AS OF), in order. Each is also in Tables, and is read
+	// at that time only: the translator refuses a statement that also
+	// reads it as it is now, or writes it.
+	AsOf []AsOf
+}
+
+// AsOf is a table that a statement reads as of a time, FOR SYSTEM_TIME AS
+// OF a constant expression.
+//
+// The statement's SQL reads the table through a subquery of the rows whose
+// rowid is at most the DuckDB parameter Param, which the caller binds to
+// the last rowid of the rows the table had at the time: the emulator keeps
+// a table's rows in insertion order between rewrites, so the table as of a
+// time is a prefix of it.
+type AsOf struct {
+	Table TableRef
+	// Time is the DuckDB text of the expression, to be evaluated once
+	// before the statement runs. It uses the statement's parameters and
+	// no column, and names no table; its type is the caller's to check
+	// (TIMESTAMPTZ for a valid one).
+	Time string
+	// Param is the name, without $, of the BIGINT parameter that bounds
+	// the rowids the statement reads; it cannot clash with the names of
+	// the Param and Positional options, which the caller chooses, as long
+	// as those do not start with "asof_".
+	Param string
 }
 
 // statements are the first words of GoogleSQL statements the emulator
@@ -64,6 +91,8 @@ type translator struct {
 	opts       Options
 	ctes       map[string]bool
 	tables     []TableRef
+	now        map[TableRef]bool // tables read or written as they are now
+	asOf       []AsOf
 	positional int
 }
 
@@ -87,7 +116,7 @@ func Translate(query string, opts Options) (*Statement, error) {
 	if err := checkBalanced(toks); err != nil {
 		return nil, err
 	}
-	t := &translator{opts: opts, ctes: cteNames(toks)}
+	t := &translator{opts: opts, ctes: cteNames(toks), now: map[TableRef]bool{}}
 	st := &Statement{}
 	var sql string
 	switch first := toks[0]; {
@@ -114,8 +143,14 @@ func Translate(query string, opts Options) (*Statement, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, a := range t.asOf {
+		if t.now[a.Table] {
+			return nil, &Error{Message: fmt.Sprintf("Table %s is read both as of a time (FOR SYSTEM_TIME AS OF) and as it is now: a statement reads a table at one point in time, and a DML statement writes its table as it is now", a.Table)}
+		}
+	}
 	st.SQL = sql
 	st.Tables = t.tables
+	st.AsOf = t.asOf
 	return st, nil
 }
 
@@ -126,9 +161,13 @@ func (t *translator) dml(toks []token, head, optional string, needWhere bool) (s
 	if optional != "" && i < len(toks) && toks[i].is(optional) {
 		i++
 	}
+	asOf := len(t.asOf)
 	ref, name, next, err := t.tableAt(toks, i)
 	if err != nil {
 		return "", TableRef{}, err
+	}
+	if len(t.asOf) > asOf {
+		return "", TableRef{}, &Error{Message: fmt.Sprintf("%s cannot write table %s FOR SYSTEM_TIME AS OF a time: DML statements write the current version of a table", strings.ToUpper(toks[0].text), ref)}
 	}
 	if name == "" {
 		return "", TableRef{}, syntaxError(toks[0].pos, "%s needs a table name", strings.ToUpper(toks[0].text))

@@ -150,6 +150,78 @@ func TestTranslate(t *testing.T) {
 	}
 }
 
+func TestTranslate_AsOf(t *testing.T) {
+	t.Parallel()
+	asOf := func(table, time, param string) googlesql.AsOf {
+		return googlesql.AsOf{Table: googlesql.TableRef{Project: "p", Dataset: "d", Table: table}, Time: time, Param: param}
+	}
+	cases := []struct {
+		name, in, want string
+		asOf           []googlesql.AsOf
+	}{
+		{
+			name: "milliseconds parameter",
+			in:   "SELECT COUNT(*) FROM d.t FOR SYSTEM_TIME AS OF TIMESTAMP_MILLIS(@ms)",
+			want: `SELECT count(*) FROM (SELECT * FROM "p.d"."t" WHERE rowid <= $asof_0) AS "t"`,
+			asOf: []googlesql.AsOf{asOf("t", `CAST(make_timestamp(($ms) * 1000) AS TIMESTAMPTZ)`, "asof_0")},
+		},
+		{
+			name: "alias and literal",
+			in:   "SELECT e.id FROM d.t AS e FOR SYSTEM_TIME AS OF TIMESTAMP '2021-07-27 16:02:08+00' WHERE e.id > 1",
+			want: `SELECT "e"."id" FROM (SELECT * FROM "p.d"."t" WHERE rowid <= $asof_0) AS "e" WHERE "e"."id" > CAST(1 AS BIGINT)`,
+			asOf: []googlesql.AsOf{asOf("t", `CAST('2021-07-27 16:02:08+00' AS TIMESTAMPTZ)`, "asof_0")},
+		},
+		{
+			name: "relative time, then a join",
+			in:   "SELECT * FROM d.t a FOR SYSTEM_TIME AS OF TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL 1 MINUTE) JOIN d.u b ON a.id = b.id",
+			want: `SELECT * FROM (SELECT * FROM "p.d"."t" WHERE rowid <= $asof_0) AS "a" JOIN "p.d"."u" "b" ON "a"."id" = "b"."id"`,
+			asOf: []googlesql.AsOf{asOf("t", `CAST((current_timestamp) - (INTERVAL (1) MINUTE) AS TIMESTAMPTZ)`, "asof_0")},
+		},
+		{
+			name: "string literal and positional parameter",
+			in:   "SELECT * FROM d.t FOR SYSTEM_TIME AS OF '2021-07-27 16:02:08 America/Los_Angeles', d.u FOR SYSTEM_TIME AS OF ?",
+			want: `SELECT * FROM (SELECT * FROM "p.d"."t" WHERE rowid <= $asof_0) AS "t" , (SELECT * FROM "p.d"."u" WHERE rowid <= $asof_1) AS "u"`,
+			asOf: []googlesql.AsOf{
+				asOf("t", `CAST('2021-07-27 16:02:08 America/Los_Angeles' AS TIMESTAMPTZ)`, "asof_0"),
+				asOf("u", `$pos1`, "asof_1"),
+			},
+		},
+		{
+			name: "arithmetic",
+			in:   "SELECT 1 FROM d.t FOR SYSTEM_TIME AS OF CURRENT_TIMESTAMP - INTERVAL @n SECOND",
+			want: `SELECT CAST(1 AS BIGINT) FROM (SELECT * FROM "p.d"."t" WHERE rowid <= $asof_0) AS "t"`,
+			asOf: []googlesql.AsOf{asOf("t", `current_timestamp - (INTERVAL ($n) SECOND)`, "asof_0")},
+		},
+		{
+			name: "DML reading another table",
+			in:   "INSERT d.t (id) SELECT id FROM d.u FOR SYSTEM_TIME AS OF @ts",
+			want: `INSERT INTO "p.d"."t" ("id") SELECT "id" FROM (SELECT * FROM "p.d"."u" WHERE rowid <= $asof_0) AS "u"`,
+			asOf: []googlesql.AsOf{asOf("u", `$ts`, "asof_0")},
+		},
+		{
+			name: "one table twice",
+			in:   "SELECT * FROM d.t a FOR SYSTEM_TIME AS OF @ts JOIN d.t b FOR SYSTEM_TIME AS OF @ts USING (id)",
+			want: `SELECT * FROM (SELECT * FROM "p.d"."t" WHERE rowid <= $asof_0) AS "a" JOIN (SELECT * FROM "p.d"."t" WHERE rowid <= $asof_1) AS "b" USING ("id")`,
+			asOf: []googlesql.AsOf{asOf("t", `$ts`, "asof_0"), asOf("t", `$ts`, "asof_1")},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			st, err := googlesql.Translate(tc.in, opts("d"))
+			if err != nil {
+				t.Fatalf("Translate(%q): %v", tc.in, err)
+			}
+			if st.SQL != tc.want {
+				t.Errorf("Translate(%q)\n got %s\nwant %s", tc.in, st.SQL, tc.want)
+			}
+			if diff := cmp.Diff(tc.asOf, st.AsOf); diff != "" {
+				t.Errorf("AsOf (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 func TestTranslate_Refused(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
@@ -162,7 +234,21 @@ func TestTranslate_Refused(t *testing.T) {
 		{"ddl", "CREATE TABLE d.t (a INT64)", "The CREATE statement is not supported", true},
 		{"array", "SELECT [1, 2]", "Array and struct syntax", true},
 		{"unnest", "SELECT * FROM UNNEST(@a)", "UNNEST is not supported", true},
-		{"system time", "SELECT * FROM d.t FOR SYSTEM_TIME AS OF TIMESTAMP '2021-01-01'", "FOR SYSTEM_TIME AS OF is not supported", true},
+		{"system time of a WITH name", "WITH x AS (SELECT 1 AS a) SELECT * FROM x FOR SYSTEM_TIME AS OF @ts", "cannot read x, a WITH clause name", false},
+		{"system time of a column", "SELECT * FROM d.t FOR SYSTEM_TIME AS OF ts", "needs a constant expression, without column references or subqueries; found ts", false},
+		{"system time of a quoted column", "SELECT * FROM d.t FOR SYSTEM_TIME AS OF TIMESTAMP_MILLIS(`ms`)", "found ms", false},
+		{"system time of a subquery", "SELECT * FROM d.t FOR SYSTEM_TIME AS OF (SELECT MAX(ts) FROM d.u)", "found a subquery", false},
+		{"system time without a zone", "SELECT * FROM d.t FOR SYSTEM_TIME AS OF TIMESTAMP '2021-01-01 00:00:00'", "without a time zone", true},
+		{"system time of a date", "SELECT * FROM d.t FOR SYSTEM_TIME AS OF '2021-01-01'", "without a time zone", true},
+		{"system time of another function", "SELECT * FROM d.t FOR SYSTEM_TIME AS OF TIMESTAMP_TRUNC(CURRENT_TIMESTAMP(), DAY)", "Function TIMESTAMP_TRUNC in FOR SYSTEM_TIME AS OF is not supported", true},
+		{"system time of a string expression", "SELECT * FROM d.t FOR SYSTEM_TIME AS OF '2021-01-01 ' || '00:00:00+00'", "A string other than a TIMESTAMP literal in FOR SYSTEM_TIME AS OF is not supported", true},
+		{"system time of a division", "SELECT * FROM d.t FOR SYSTEM_TIME AS OF TIMESTAMP_SECONDS(@ms / 1000)", "The operator / in FOR SYSTEM_TIME AS OF is not supported", true},
+		{"system time by month", "SELECT * FROM d.t FOR SYSTEM_TIME AS OF TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL 1 MONTH)", "found MONTH", false},
+		{"system time and now", "SELECT * FROM d.t a JOIN d.t b FOR SYSTEM_TIME AS OF @ts ON a.id = b.id", "Table p:d.t is read both as of a time", false},
+		{"system time of a DML target", "DELETE d.t FOR SYSTEM_TIME AS OF @ts WHERE TRUE", "DELETE cannot write table p:d.t FOR SYSTEM_TIME AS OF", false},
+		{"system time of what DML writes", "INSERT d.t SELECT * FROM d.t FOR SYSTEM_TIME AS OF @ts", "Table p:d.t is read both as of a time", false},
+		{"system time without a time", "SELECT * FROM d.t FOR SYSTEM_TIME AS OF WHERE TRUE", "FOR SYSTEM_TIME AS OF needs a timestamp", false},
+		{"system time without AS OF", "SELECT * FROM d.t FOR SYSTEM_TIME @ts", "Expected FOR SYSTEM_TIME AS OF", false},
 		{"week trunc", "SELECT TIMESTAMP_TRUNC(ts, WEEK) FROM d.t", "TIMESTAMP_TRUNC to WEEK is not supported", true},
 		{"extract week", "SELECT EXTRACT(WEEK FROM ts) FROM d.t", "EXTRACT(WEEK ...) is not supported", true},
 		{"bytes literal", "SELECT b'abc'", "BYTES literal", true},
@@ -206,6 +292,7 @@ func FuzzTranslate(f *testing.F) {
 		"MERGE d.t T USING d.s S ON T.id = S.id WHEN MATCHED THEN UPDATE SET a = 1",
 		"SELECT '''x''' , r\"y\", `a.b`.c, @p, ?, 0x1F, 1e3",
 		"SELECT EXTRACT(YEAR FROM ts), CAST(x AS STRING) FROM `p.d.t` WHERE ts >= TIMESTAMP '2021-01-01'",
+		"SELECT * FROM d.t AS e FOR SYSTEM_TIME AS OF TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL 1 HOUR), d.u",
 	} {
 		f.Add(s)
 	}

@@ -2,6 +2,7 @@ package googlesql
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -290,9 +291,8 @@ func (t *translator) tableAt(toks []token, i int) (TableRef, string, int, error)
 	if j < len(toks) && toks[j].isPunct("(") && (i == 0 || !toks[i-1].is("INSERT") && !toks[i-1].is("INTO")) {
 		return TableRef{}, "", i, unsupported("Table-valued function %s", strings.Join(parts, "."))
 	}
-	if j+1 < len(toks) && toks[j].is("FOR") && toks[j+1].is("SYSTEM_TIME") {
-		return TableRef{}, "", i, unsupported("FOR SYSTEM_TIME AS OF")
-	}
+	alias := aliasEnd(toks, j)
+	asOf := alias+1 < len(toks) && toks[alias].is("FOR") && toks[alias+1].is("SYSTEM_TIME")
 	for _, p := range parts {
 		if p == "" {
 			return TableRef{}, "", i, syntaxError(toks[i].pos, "Invalid table name %q", strings.Join(parts, "."))
@@ -302,6 +302,9 @@ func (t *translator) tableAt(toks []token, i int) (TableRef, string, int, error)
 	switch len(parts) {
 	case 1:
 		if t.ctes[strings.ToLower(parts[0])] {
+			if asOf {
+				return TableRef{}, "", i, &Error{Message: fmt.Sprintf("FOR SYSTEM_TIME AS OF cannot read %s, a WITH clause name: it reads tables", parts[0])}
+			}
 			return TableRef{}, quoteIdent(parts[0]), j, nil
 		}
 		if t.opts.DefaultDataset == "" {
@@ -316,7 +319,150 @@ func (t *translator) tableAt(toks []token, i int) (TableRef, string, int, error)
 		return TableRef{}, "", i, syntaxError(toks[i].pos, "Invalid table name %q", strings.Join(parts, "."))
 	}
 	t.addTable(ref)
+	if asOf {
+		name, next, err := t.systemTime(toks, j, alias, ref)
+		return ref, name, next, err
+	}
+	t.now[ref] = true
 	return ref, t.opts.Table(ref), j, nil
+}
+
+// aliasEnd returns the index after the alias ([AS] name) that may follow a
+// table path ending before toks[j]; j when there is none.
+func aliasEnd(toks []token, j int) int {
+	if j >= len(toks) {
+		return j
+	}
+	if toks[j].is("AS") {
+		if j+1 < len(toks) && (toks[j+1].kind == tokIdent || toks[j+1].kind == tokQuoted) {
+			return j + 2
+		}
+		return j
+	}
+	if tk := toks[j]; tk.kind == tokQuoted || tk.kind == tokIdent && !keywords[tk.upper()] && !unsupportedKeywords[tk.upper()] {
+		return j + 1
+	}
+	return j
+}
+
+// asOfEnds end the expression of FOR SYSTEM_TIME AS OF at its depth.
+var asOfEnds = wordSet(`WHERE GROUP HAVING QUALIFY WINDOW ORDER LIMIT OFFSET UNION INTERSECT
+	EXCEPT SET WHEN SELECT JOIN INNER LEFT RIGHT FULL CROSS NATURAL ON USING`)
+
+// systemTime translates table ref read as of a time: after its path (which
+// ends before toks[j]) come an optional alias, up to toks[alias], then FOR
+// SYSTEM_TIME AS OF and a constant expression. It returns the DuckDB text,
+// a subquery of the rows the table had at that time under the alias (or
+// the table's name), and the index after the expression.
+func (t *translator) systemTime(toks []token, j, alias int, ref TableRef) (string, int, error) {
+	if alias+3 >= len(toks) || !toks[alias+2].is("AS") || !toks[alias+3].is("OF") {
+		return "", 0, syntaxError(toks[alias].pos, "Expected FOR SYSTEM_TIME AS OF and a timestamp")
+	}
+	start := alias + 4
+	end := start
+	for depth := 0; end < len(toks); end++ {
+		tk := toks[end]
+		if depth == 0 && (tk.isPunct(",") || asOfEnds[tk.upper()]) {
+			break
+		}
+		switch {
+		case tk.isPunct("("):
+			depth++
+		case tk.isPunct(")"):
+			depth--
+		}
+	}
+	expr := toks[start:end]
+	if len(expr) == 0 {
+		return "", 0, syntaxError(toks[alias+3].pos, "FOR SYSTEM_TIME AS OF needs a timestamp")
+	}
+	if err := constantTime(expr); err != nil {
+		return "", 0, err
+	}
+	var at string
+	if len(expr) == 1 && expr[0].kind == tokString {
+		// A string literal coerces to TIMESTAMP.
+		at = "CAST(" + quoteString(expr[0].text) + " AS TIMESTAMPTZ)"
+	} else {
+		var err error
+		if at, err = t.seq(expr); err != nil {
+			return "", 0, err
+		}
+	}
+	name := quoteIdent(ref.Table)
+	if alias > j {
+		name = quoteIdent(toks[alias-1].text)
+	}
+	a := AsOf{Table: ref, Time: at, Param: fmt.Sprintf("asof_%d", len(t.asOf))}
+	t.asOf = append(t.asOf, a)
+	return "(SELECT * FROM " + t.opts.Table(ref) + " WHERE rowid <= $" + a.Param + ") AS " + name, end, nil
+}
+
+// asOfFunctions are the functions that a FOR SYSTEM_TIME AS OF expression
+// may call, and asOfParts the date parts of its intervals: BigQuery wants a
+// constant expression, and the emulator takes those whose value does not
+// depend on the default time zone, which there is America/Los_Angeles.
+var (
+	asOfFunctions = wordSet(`CURRENT_TIMESTAMP TIMESTAMP_ADD TIMESTAMP_SUB TIMESTAMP_MILLIS
+		TIMESTAMP_MICROS TIMESTAMP_SECONDS`)
+	asOfParts = wordSet(`MICROSECOND MILLISECOND SECOND MINUTE HOUR DAY`)
+)
+
+// zonedTimestamp matches the text of a timestamp literal that gives its
+// time zone (Z, an offset or a zone name).
+var zonedTimestamp = regexp.MustCompile(`^\s*\d{4}-\d{1,2}-\d{1,2}[Tt ]\d{1,2}:\d{1,2}:\d{1,2}(\.\d{1,6})?\s*([Zz]|[+-]\d{1,2}(:\d{2})?|[A-Za-z][A-Za-z0-9_+/-]*)\s*$`)
+
+// constantTime checks the expression of FOR SYSTEM_TIME AS OF: literals,
+// parameters, arithmetic and the functions of asOfFunctions only, so that
+// it references no column and reads no table, and timestamp literals that
+// give their time zone.
+func constantTime(toks []token) error {
+	notConstant := func(what string) error {
+		return &Error{Message: "FOR SYSTEM_TIME AS OF needs a constant expression, without column references or subqueries; found " + what}
+	}
+	for i, tk := range toks {
+		var prev, next token
+		if i > 0 {
+			prev = toks[i-1]
+		}
+		if i+1 < len(toks) {
+			next = toks[i+1]
+		}
+		switch tk.kind {
+		case tokParam, tokPositional, tokNumber:
+		case tokPunct:
+			switch tk.text {
+			case "(", ")", ",", "+", "-", "*":
+			default:
+				return unsupported("The operator %s in FOR SYSTEM_TIME AS OF", tk.text)
+			}
+		case tokString:
+			if len(toks) != 1 && !prev.is("TIMESTAMP") {
+				return unsupported("A string other than a TIMESTAMP literal in FOR SYSTEM_TIME AS OF")
+			}
+			if !zonedTimestamp.MatchString(tk.text) {
+				return &Error{Unsupported: true, Message: fmt.Sprintf("A timestamp without a time zone (%q) in FOR SYSTEM_TIME AS OF is not supported by the emulator: BigQuery reads it in America/Los_Angeles there. Give the zone, e.g. %q", tk.text, "2021-07-27 16:02:08+00")}
+			}
+		case tokQuoted:
+			return notConstant(tk.text)
+		case tokIdent:
+			up := tk.upper()
+			switch {
+			case up == "TIMESTAMP" && next.kind == tokString, up == "INTERVAL", up == "CURRENT_TIMESTAMP":
+			case asOfFunctions[up] && next.isPunct("("):
+			case asOfParts[up] && (prev.kind == tokNumber || prev.kind == tokParam || prev.kind == tokPositional || prev.isPunct(")")):
+			case up == "SELECT":
+				return notConstant("a subquery")
+			case next.isPunct("("):
+				return unsupported("Function %s in FOR SYSTEM_TIME AS OF", up)
+			case keywords[up] || unsupportedKeywords[up] || up == "TIMESTAMP":
+				return unsupported("%s in FOR SYSTEM_TIME AS OF", up)
+			default:
+				return notConstant(tk.text)
+			}
+		}
+	}
+	return nil
 }
 
 func (t *translator) addTable(ref TableRef) {
