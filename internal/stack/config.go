@@ -91,6 +91,12 @@ func newConfig(opts Options, url, storageHost, storageWriteHost string) (Config,
 		c.Env["HIRING_AUTH_MODE"] = auth.ModeStatic
 		c.Env["HIRING_AUTH_TOKENS"] = strings.Join(pairs, ",")
 	}
+	for k, v := range opts.Env {
+		if _, set := c.Env[k]; set {
+			return c, fmt.Errorf("Env may not set %s: the stack sets it to %q", k, c.Env[k])
+		}
+		c.Env[k] = v
+	}
 	return c, nil
 }
 

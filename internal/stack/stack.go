@@ -82,6 +82,10 @@ type Options struct {
 	// Eventarc bridge delivers twice, concurrently, to two instances when
 	// there are two (see gcs.Options.Redeliver).
 	Redeliver float64
+	// Env adds variables to the functions' configuration (Config.Env), such
+	// as a short HIRING_REQUEST_TIMEOUT for a test. It may not change the
+	// variables the stack sets: they point the functions at its emulators.
+	Env map[string]string
 }
 
 // Stack is a running local system.
@@ -325,6 +329,8 @@ func (s *Stack) routes() http.Handler {
 	mux.HandleFunc("GET /dev/config", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.Config())
 	})
+	mux.HandleFunc("GET /dev/faults", s.getFaults)
+	mux.HandleFunc("PUT /dev/faults", s.putFaults)
 	mux.Handle("/bigquery/v2/", s.bq)
 	return mux
 }
