@@ -15,6 +15,7 @@ import (
 
 	hiringpipeline "github.com/hiring-pipeline/hiring-pipeline"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/auth"
+	bqemu "github.com/hiring-pipeline/hiring-pipeline/internal/emulator/bigquery"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/gen"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/stack"
 )
@@ -33,6 +34,10 @@ type devCmd struct {
 	JSON        bool    `name:"json" help:"Print the stack's configuration as one JSON document instead of text."`
 	Instances   int     `help:"Run each function as N processes (this program, in a hidden mode) behind a round-robin proxy at the function's URL, as Cloud Run runs instances; an instance that exits is replaced, and /dev/config lists the live ones. 1 serves every function in this process." default:"1" placeholder:"N"`
 	Redeliver   float64 `help:"Fraction of storage events, from 0 to 1, delivered twice, concurrently, to two instances when there are two, as Eventarc's at-least-once delivery may. 0 delivers each event once." default:"0" placeholder:"P"`
+
+	BigQueryFailRate float64       `name:"bigquery-fail-rate" help:"Fraction of the local BigQuery's REST and gRPC calls, from 0 to 1, answered 503 (UNAVAILABLE) before any work, once the stack (and the demo data) is ready. PUT /dev/faults changes it while the stack runs." default:"0" placeholder:"R"`
+	BigQueryFailFor  time.Duration `name:"bigquery-fail-for" help:"How long the BigQuery faults last; 0: until the stack stops." default:"0" placeholder:"DURATION"`
+	BigQueryFailMode string        `name:"bigquery-fail-mode" help:"How a faulted BigQuery call fails: unavailable (503, or gRPC UNAVAILABLE) or drop (the connection closed without an answer)." default:"unavailable" enum:"unavailable,drop"`
 }
 
 // Validate checks the flags before anything starts.
@@ -43,6 +48,12 @@ func (c *devCmd) Validate() error {
 	}
 	if !(c.Redeliver >= 0 && c.Redeliver <= 1) {
 		problems = append(problems, fmt.Sprintf("--redeliver must be between 0 and 1, got %v", c.Redeliver))
+	}
+	if !(c.BigQueryFailRate >= 0 && c.BigQueryFailRate <= 1) {
+		problems = append(problems, fmt.Sprintf("--bigquery-fail-rate must be between 0 and 1, got %v", c.BigQueryFailRate))
+	}
+	if c.BigQueryFailFor < 0 {
+		problems = append(problems, fmt.Sprintf("--bigquery-fail-for must not be negative, got %v", c.BigQueryFailFor))
 	}
 	if problems != nil {
 		return errors.New(strings.Join(problems, "; "))
@@ -92,6 +103,15 @@ func (c *devCmd) Run(ctx context.Context, con *console) error {
 	var demo []loadResult
 	if c.Demo {
 		if demo, err = c.loadDemo(ctx, st, con); err != nil {
+			return err
+		}
+	}
+	if c.BigQueryFailRate > 0 {
+		f := bqemu.Faults{Rate: c.BigQueryFailRate, Mode: bqemu.FaultMode(c.BigQueryFailMode)}
+		if c.BigQueryFailFor > 0 {
+			f.Until = time.Now().Add(c.BigQueryFailFor)
+		}
+		if err := st.SetBigQueryFaults(f); err != nil {
 			return err
 		}
 	}
@@ -183,6 +203,14 @@ func (c *devCmd) printStack(w io.Writer, cfg stack.Config, demo []loadResult) er
 	}
 	if c.Redeliver > 0 {
 		fmt.Fprintf(&b, "\n%g%% of storage events are delivered twice, concurrently, as Eventarc may redeliver them.\n", c.Redeliver*100)
+	}
+	if c.BigQueryFailRate > 0 {
+		until := "until the stack stops"
+		if c.BigQueryFailFor > 0 {
+			until = "for " + c.BigQueryFailFor.String()
+		}
+		fmt.Fprintf(&b, "\nThe local BigQuery fails %g%% of its calls (%s) %s; %s/dev/faults shows and changes that.\n",
+			c.BigQueryFailRate*100, c.BigQueryFailMode, until, cfg.URL)
 	}
 	if cfg.Auth.Mode == auth.ModeOff {
 		b.WriteString("\n!! AUTHENTICATION IS OFF: anyone who reaches this machine's ports can call the functions.\n" +
