@@ -101,10 +101,11 @@ func TestDev_PortInUse(t *testing.T) {
 	}
 }
 
-// TestDev_Instances starts `hiring dev --instances 2 --port 0 --json`, which
-// runs this test binary as each function's instances (see TestMain), checks
-// that every function lists two running processes, and stops it as Ctrl+C
-// would: no instance is left.
+// TestDev_Instances starts `hiring dev --instances 2 --port 0 --json` with
+// BigQuery faults, which runs this test binary as each function's instances
+// (see TestMain), checks that every function lists two running processes
+// and that the faults are on, and stops it as Ctrl+C would: no instance is
+// left.
 func TestDev_Instances(t *testing.T) {
 	t.Parallel()
 	if runtime.GOOS == "windows" {
@@ -117,7 +118,7 @@ func TestDev_Instances(t *testing.T) {
 	code := make(chan int, 1)
 	go func() {
 		defer w.Close()
-		code <- run(ctx, []string{"dev", "--instances", "2", "--port", "0", "--json"}, w, stderr)
+		code <- run(ctx, []string{"dev", "--instances", "2", "--port", "0", "--json", "--bigquery-fail-rate", "0.25", "--bigquery-fail-for", "1h"}, w, stderr)
 	}()
 
 	line, err := bufio.NewReader(out).ReadString('\n')
@@ -155,6 +156,16 @@ func TestDev_Instances(t *testing.T) {
 	if len(cfg.Functions) == 0 {
 		t.Error("no function is mounted")
 	}
+	var faults stack.FaultsDoc
+	resp, err = http.Get(cfg.URL + "/dev/faults")
+	if err != nil {
+		t.Fatalf("/dev/faults: %v", err)
+	}
+	err = json.NewDecoder(resp.Body).Decode(&faults)
+	resp.Body.Close()
+	if err != nil || faults.BigQuery.Rate != 0.25 || faults.BigQuery.Until == nil || faults.BigQuery.Until.Before(time.Now().Add(50*time.Minute)) {
+		t.Errorf("/dev/faults: %+v %v, want rate 0.25 for an hour", faults.BigQuery, err)
+	}
 
 	cancel()
 	select {
@@ -186,6 +197,9 @@ func TestDev_InvalidFlags(t *testing.T) {
 	}{
 		{[]string{"dev", "--instances", "0"}, "--instances must be at least 1"},
 		{[]string{"dev", "--redeliver", "1.5"}, "--redeliver must be between 0 and 1"},
+		{[]string{"dev", "--bigquery-fail-rate=-0.1"}, "--bigquery-fail-rate must be between 0 and 1"},
+		{[]string{"dev", "--bigquery-fail-for=-1s"}, "--bigquery-fail-for must not be negative"},
+		{[]string{"dev", "--bigquery-fail-mode", "slow"}, "--bigquery-fail-mode must be one of"},
 	}
 	for _, tc := range cases {
 		var stdout, stderr bytes.Buffer
