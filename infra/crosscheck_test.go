@@ -5,15 +5,19 @@ package infra
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
 
 	"github.com/hiring-pipeline/hiring-pipeline/internal/config"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/function"
@@ -33,6 +37,9 @@ type code struct {
 	RawTable     func(string) string
 	// GoVersion is go.mod's go directive, e.g. 1.26.0.
 	GoVersion string
+	// ClaimsPrefix begins the names of insert-rows' idempotency claims in
+	// the staging bucket (insert.ClaimsPrefix).
+	ClaimsPrefix string
 }
 
 // tf is the parsed Terraform configuration of a folder.
@@ -341,6 +348,10 @@ func crossCheck(dir string, want code) []string {
 		}
 	}
 
+	// The idempotency claims: where they are, who may touch them, how long
+	// they live, and the settings that must follow Terraform's own.
+	problems = append(problems, checkClaims(c, src, want, envs)...)
+
 	// Scheduler jobs call existing HTTP functions.
 	schedules, err := c.objectItems(c.locals["schedules"])
 	if err != nil {
@@ -363,15 +374,231 @@ func crossCheck(dir string, want code) []string {
 	return problems
 }
 
-// findAttr returns the expression of attribute name in the nested block
-// typ of b, or an empty expression.
-func findAttr(b *hclsyntax.Body, typ, name string) hclsyntax.Expression {
-	for _, nested := range b.Blocks {
-		if nested.Type == typ {
-			if a, ok := nested.Body.Attributes[name]; ok {
-				return a.Expr
+// Settings that Terraform must derive from its own values rather than copy
+// them, and the variable the claims' retention comes from.
+const (
+	requestTimeoutVar = config.Prefix + "REQUEST_TIMEOUT"
+	retentionVar      = config.Prefix + "IDEMPOTENCY_RETENTION"
+	claimsBucketVar   = config.Prefix + "STAGING_BUCKET"
+	retentionDays     = "idempotency_retention_days"
+)
+
+// checkClaims checks the idempotency claims of the functions whose Config
+// reads retentionVar (insert-rows): their environment, the staging bucket's
+// lifecycle rules and their conditional grant. The expressions are
+// evaluated with made-up inputs (a timeout, a number of days, bucket and
+// account names), so that a copied value or a wrong reference shows.
+func checkClaims(c *tf, src map[string][]byte, want code, envs map[string]hclsyntax.Expression) []string {
+	var problems []string
+	fail := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+
+	// The constant locals (local.claims_prefix, local.staged_prefixes), for
+	// the expressions that use them.
+	constants := map[string]cty.Value{}
+	for name, e := range c.locals {
+		if v, ok := literal(e); ok {
+			constants[name] = v
+		}
+	}
+	if v, ok := constants["claims_prefix"]; !ok || v.Type() != cty.String || v.AsString() != want.ClaimsPrefix {
+		fail("local.claims_prefix must be %q, insert.ClaimsPrefix: the grant and the lifecycle rule of the claims must cover the objects insert-rows writes", want.ClaimsPrefix)
+	}
+	buckets := map[string]cty.Value{}
+	for _, b := range []string{"landing", "staging", "backups", "source"} {
+		buckets[b] = cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal("bucket-" + b)})
+	}
+	accounts := map[string]cty.Value{}
+	for _, d := range want.Functions {
+		accounts[d.Name] = cty.ObjectVal(map[string]cty.Value{"email": cty.StringVal(d.Name + "@account")})
+	}
+	evalCtx := func(locals, vars map[string]cty.Value) *hcl.EvalContext {
+		l := maps.Clone(constants)
+		maps.Copy(l, locals)
+		return &hcl.EvalContext{Variables: map[string]cty.Value{
+			"local":                  cty.ObjectVal(l),
+			"var":                    cty.ObjectVal(vars),
+			"google_storage_bucket":  cty.ObjectVal(buckets),
+			"google_service_account": cty.ObjectVal(map[string]cty.Value{"fn": cty.ObjectVal(accounts)}),
+		}}
+	}
+	evalString := func(e hclsyntax.Expression, ctx *hcl.EvalContext) string {
+		v, diags := e.Value(ctx)
+		if diags.HasErrors() || !v.IsWhollyKnown() || v.IsNull() {
+			return "(" + strings.TrimSpace(attrText(src, e)) + ")"
+		}
+		if s, err := convert.Convert(v, cty.String); err == nil {
+			return s.AsString()
+		}
+		return "(" + strings.TrimSpace(attrText(src, e)) + ")"
+	}
+	// Two values each, so that a constant cannot match by chance.
+	timeouts := []int64{61, 3599}
+	days := []int64{2, 45}
+
+	usesClaims := false
+	for _, d := range want.Functions {
+		vars := config.Variables(d.Config)
+		env, ok := envs[d.Name]
+		if !ok {
+			continue // reported above
+		}
+		set, err := c.objectItems(env)
+		if err != nil {
+			continue // reported above
+		}
+		// A request gives up, and a claim in progress is taken over, after
+		// the function's timeout: local.functions, with var.functions'
+		// override, not local.function_defaults nor a copy.
+		if e, ok := set[requestTimeoutVar]; ok && slices.Contains(vars, requestTimeoutVar) {
+			for _, seconds := range timeouts {
+				ctx := evalCtx(map[string]cty.Value{
+					"functions":         cty.ObjectVal(map[string]cty.Value{d.Name: cty.ObjectVal(map[string]cty.Value{"timeout_seconds": cty.NumberIntVal(seconds)})}),
+					"function_defaults": cty.ObjectVal(map[string]cty.Value{d.Name: cty.ObjectVal(map[string]cty.Value{"timeout_seconds": cty.NumberIntVal(60)})}),
+				}, nil)
+				got := evalString(e, ctx)
+				if dur, err := time.ParseDuration(got); err != nil || dur != time.Duration(seconds)*time.Second {
+					fail("function %s: Terraform's %s is %s for a timeout_seconds of %d, not %ds: it must follow local.functions[%q].timeout_seconds", d.Name, requestTimeoutVar, got, seconds, seconds, d.Name)
+					break
+				}
+			}
+		}
+		if !slices.Contains(vars, retentionVar) {
+			continue
+		}
+		usesClaims = true
+		if e, ok := set[retentionVar]; ok {
+			for _, n := range days {
+				got := evalString(e, evalCtx(nil, map[string]cty.Value{retentionDays: cty.NumberIntVal(n)}))
+				if dur, err := time.ParseDuration(got); err != nil || dur != time.Duration(n)*24*time.Hour {
+					fail("function %s: Terraform's %s is %s for %s = %d, not %dh: it must be var.%s days in hours", d.Name, retentionVar, got, retentionDays, n, n*24, retentionDays)
+					break
+				}
+			}
+		}
+		if e, ok := set[claimsBucketVar]; ok && slices.Contains(vars, claimsBucketVar) {
+			if got := evalString(e, evalCtx(nil, nil)); got != "bucket-staging" {
+				fail("function %s: Terraform's %s is %s, not the staging bucket, whose lifecycle rule and grant cover the claims", d.Name, claimsBucketVar, got)
+			}
+		}
+
+		// Its grant on the claims: a bucket-level role with a condition
+		// on the object names, and no unconditional role on the bucket.
+		wantCondition := fmt.Sprintf(`resource.name.startsWith("projects/_/buckets/bucket-staging/objects/%s")`, want.ClaimsPrefix)
+		grants := 0
+		for _, addr := range slices.Sorted(maps.Keys(c.resources)) {
+			b := c.resources[addr]
+			member, ok := b.Attributes["member"]
+			if !strings.HasPrefix(addr, "google_storage_bucket_iam_member.") || b.Attributes["for_each"] != nil || !ok {
+				continue
+			}
+			ctx := evalCtx(nil, nil)
+			if evalString(member.Expr, ctx) != "serviceAccount:"+d.Name+"@account" {
+				continue
+			}
+			grants++
+			bucket := "(none)"
+			if a, ok := b.Attributes["bucket"]; ok {
+				bucket = evalString(a.Expr, ctx)
+			}
+			condition := evalString(findAttr(b, "condition", "expression"), ctx)
+			if bucket != "bucket-staging" || condition != wantCondition {
+				fail("%s: the grant to function %s must be on the staging bucket with the condition %s; it is on %s with the condition %q", addr, d.Name, wantCondition, bucket, condition)
+			}
+		}
+		if grants == 0 {
+			fail("function %s keeps idempotency claims, but no google_storage_bucket_iam_member grants its account the objects under %s of the staging bucket", d.Name, want.ClaimsPrefix)
+		}
+		if access, err := c.objectItems(c.locals["function_access"]); err != nil {
+			fail("local.function_access: %v", err)
+		} else if fields, err := c.objectItems(access[d.Name]); err == nil {
+			if bs, err := c.objectItems(fields["buckets"]); err == nil {
+				if _, ok := bs["staging"]; ok {
+					fail("local.function_access gives function %s a role on the whole staging bucket: its grant there must keep to the claims", d.Name)
+				}
 			}
 		}
 	}
+	if !usesClaims {
+		return problems
+	}
+
+	// The staging bucket's lifecycle rules: one deletes the claims after
+	// var.idempotency_retention_days, and no other deletes them at all.
+	staging, ok := c.resources["google_storage_bucket.staging"]
+	if !ok {
+		return append(problems, "no resource google_storage_bucket.staging")
+	}
+	claimRules, rules := 0, 0
+	for _, rule := range staging.Blocks {
+		if rule.Type != "lifecycle_rule" {
+			continue
+		}
+		rules++
+		if evalString(findAttr(rule.Body, "action", "type"), evalCtx(nil, nil)) != "Delete" {
+			continue
+		}
+		e, ok := blockAttr(rule.Body, "condition", "matches_prefix")
+		if !ok {
+			fail("google_storage_bucket.staging: lifecycle rule %d has no matches_prefix, so it deletes every object, insert-rows' claims under %s too: only the claims' own rule may", rules, want.ClaimsPrefix)
+			continue
+		}
+		v, diags := e.Value(evalCtx(nil, nil))
+		if diags.HasErrors() || !v.IsWhollyKnown() || !(v.Type().IsTupleType() || v.Type().IsListType()) {
+			fail("google_storage_bucket.staging: the matches_prefix of lifecycle rule %d, %s, is not a list of constants", rules, attrText(src, e))
+			continue
+		}
+		var prefixes []string
+		for _, p := range v.AsValueSlice() {
+			if p.Type() == cty.String {
+				prefixes = append(prefixes, p.AsString())
+			}
+		}
+		if !slices.ContainsFunc(prefixes, func(p string) bool {
+			return strings.HasPrefix(p, want.ClaimsPrefix) || strings.HasPrefix(want.ClaimsPrefix, p)
+		}) {
+			continue
+		}
+		if !slices.Equal(prefixes, []string{want.ClaimsPrefix}) {
+			fail("google_storage_bucket.staging: lifecycle rule %d (matches_prefix %q) deletes insert-rows' claims under %s too: only the claims' own rule may", rules, prefixes, want.ClaimsPrefix)
+			continue
+		}
+		claimRules++
+		age, _ := blockAttr(rule.Body, "condition", "age")
+		for _, n := range days {
+			got := "(none)"
+			if age != nil {
+				got = evalString(age, evalCtx(nil, map[string]cty.Value{retentionDays: cty.NumberIntVal(n)}))
+			}
+			if got != strconv.FormatInt(n, 10) {
+				fail("google_storage_bucket.staging: the claims' lifecycle rule deletes them at the age of %s days for %s = %d: its age must be var.%s", got, retentionDays, n, retentionDays)
+				break
+			}
+		}
+	}
+	if claimRules != 1 {
+		fail("google_storage_bucket.staging must have one lifecycle rule that deletes the claims (matches_prefix [%q]) after var.%s, not %d", want.ClaimsPrefix, retentionDays, claimRules)
+	}
+	return problems
+}
+
+// findAttr returns the expression of attribute name in the nested block
+// typ of b, or an empty expression.
+func findAttr(b *hclsyntax.Body, typ, name string) hclsyntax.Expression {
+	if e, ok := blockAttr(b, typ, name); ok {
+		return e
+	}
 	return &hclsyntax.LiteralValueExpr{Val: cty.StringVal("")}
+}
+
+// blockAttr returns the expression of attribute name in the nested block
+// typ of b, if there is one.
+func blockAttr(b *hclsyntax.Body, typ, name string) (hclsyntax.Expression, bool) {
+	for _, nested := range b.Blocks {
+		if nested.Type == typ {
+			if a, ok := nested.Body.Attributes[name]; ok {
+				return a.Expr, true
+			}
+		}
+	}
+	return nil, false
 }

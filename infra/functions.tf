@@ -111,10 +111,17 @@ locals {
       HIRING_REJECT_LOG_LIMIT = tostring(var.reject_log_limit)
       HIRING_STAGING_CODEC    = var.staging_codec
     })
+    # The claims' bucket is the staging bucket; the retention is the
+    # lifecycle rule's, in hours; a claim in progress longer than the
+    # function's own timeout is abandoned, so the timeout comes from
+    # local.functions (with var.functions' override), never a copy.
     "insert-rows" = merge(local.env_google, local.env_auth, {
-      HIRING_AUTH_AUDIENCE  = local.audiences["insert-rows"]
-      HIRING_ADMINS         = join(",", local.emails.admins)
-      HIRING_MAX_BODY_BYTES = tostring(var.max_body_bytes)
+      HIRING_AUTH_AUDIENCE         = local.audiences["insert-rows"]
+      HIRING_ADMINS                = join(",", local.emails.admins)
+      HIRING_MAX_BODY_BYTES        = tostring(var.max_body_bytes)
+      HIRING_STAGING_BUCKET        = google_storage_bucket.staging.name
+      HIRING_IDEMPOTENCY_RETENTION = "${var.idempotency_retention_days * 24}h"
+      HIRING_REQUEST_TIMEOUT       = "${local.functions["insert-rows"].timeout_seconds}s"
     })
     "backup-tables" = merge(local.env_google, local.env_buckets, local.env_auth, {
       HIRING_AUTH_AUDIENCE = local.audiences["backup-tables"]

@@ -11,7 +11,9 @@ locals {
     }
     "insert-rows" = {
       runs_jobs = false
-      buckets   = {}
+      # Its only Storage grant, on the claims of the staging bucket, needs
+      # an IAM condition: google_storage_bucket_iam_member.insert_rows_claims.
+      buckets = {}
     }
     "backup-tables" = {
       runs_jobs = true
@@ -84,6 +86,28 @@ resource "google_storage_bucket_iam_member" "fn" {
   }[each.value.bucket]
   role   = each.value.role
   member = "serviceAccount:${google_service_account.fn[each.value.function].email}"
+}
+
+# insert-rows keeps one idempotency claim per Idempotency-Key in the staging
+# bucket (insert.Config.ClaimsBucket, names under insert.ClaimsPrefix in
+# internal/insert): it creates a claim with ifGenerationMatch=0, reads it,
+# and overwrites it with a generation precondition, which needs
+# storage.objects.delete as well as create. roles/storage.objectUser has
+# those (and no IAM permissions); the condition keeps them to the claims,
+# so insert-rows can neither read nor delete load-csv's staged files. The
+# role's storage.objects.list is checked on the bucket, not on an object,
+# so the condition leaves insert-rows unable to list: it never does.
+# Conditions on a bucket need uniform bucket-level access, which it has.
+resource "google_storage_bucket_iam_member" "insert_rows_claims" {
+  bucket = google_storage_bucket.staging.name
+  role   = "roles/storage.objectUser"
+  member = "serviceAccount:${google_service_account.fn["insert-rows"].email}"
+
+  condition {
+    title       = "idempotency claims only"
+    description = "insert-rows' idempotency claims: objects under ${local.claims_prefix} of the staging bucket."
+    expression  = "resource.name.startsWith(\"projects/_/buckets/${google_storage_bucket.staging.name}/objects/${local.claims_prefix}\")"
+  }
 }
 
 resource "google_cloud_run_service_iam_member" "invoker" {

@@ -13,6 +13,7 @@ import (
 	hiringpipeline "github.com/hiring-pipeline/hiring-pipeline"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/function"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/insert"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/metrics"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/warehouse"
 )
@@ -34,6 +35,7 @@ func theCode(t *testing.T) code {
 		SystemTables: []string{warehouse.RejectedRows, warehouse.IngestLog, metrics.HiresByQuarterTable, metrics.DepartmentsAboveMeanTable},
 		RawTable:     warehouse.RawTable,
 		GoVersion:    mod.Go.Version,
+		ClaimsPrefix: insert.ClaimsPrefix,
 	}
 }
 
@@ -111,9 +113,34 @@ func TestCrossCheck_Catches(t *testing.T) {
 			wantMatch: `local.dictionary must come from fileset`},
 		{name: "a variable not set", file: "functions.tf", old: `HIRING_METRICS_YEARS = join`, new: `HIRING_METRIC_YEARS = join`,
 			wantMatch: `function metrics reads HIRING_METRICS_YEARS, which Terraform does not set`},
-		{name: "a local variable set", file: "functions.tf", old: `HIRING_MAX_BODY_BYTES = tostring(var.max_body_bytes)`, new: `HIRING_MAX_BODY_BYTES = tostring(var.max_body_bytes)
+		{name: "a local variable set", file: "functions.tf", old: `HIRING_MAX_BODY_BYTES        = tostring(var.max_body_bytes)`, new: `HIRING_MAX_BODY_BYTES        = tostring(var.max_body_bytes)
       HIRING_AUTH_TOKENS = "x"`,
 			wantMatch: `function insert-rows: Terraform sets HIRING_AUTH_TOKENS, which only the local stack may set`},
+		{name: "request timeout copied", file: "functions.tf", old: `"${local.functions["insert-rows"].timeout_seconds}s"`, new: `"60s"`,
+			wantMatch: `function insert-rows: Terraform's HIRING_REQUEST_TIMEOUT is 60s for a timeout_seconds of 61, not 61s`},
+		{name: "request timeout without the override", file: "functions.tf", old: `"${local.functions["insert-rows"].timeout_seconds}s"`, new: `"${local.function_defaults["insert-rows"].timeout_seconds}s"`,
+			wantMatch: `function insert-rows: Terraform's HIRING_REQUEST_TIMEOUT is 60s for a timeout_seconds of 61, not 61s`},
+		{name: "retention copied", file: "functions.tf", old: `"${var.idempotency_retention_days * 24}h"`, new: `"24h"`,
+			wantMatch: `function insert-rows: Terraform's HIRING_IDEMPOTENCY_RETENTION is 24h for idempotency_retention_days = 2, not 48h`},
+		{name: "retention in days read as hours", file: "functions.tf", old: `"${var.idempotency_retention_days * 24}h"`, new: `"${var.idempotency_retention_days}h"`,
+			wantMatch: `function insert-rows: Terraform's HIRING_IDEMPOTENCY_RETENTION is 2h for idempotency_retention_days = 2, not 48h`},
+		{name: "claims in another bucket", file: "functions.tf", old: `HIRING_STAGING_BUCKET        = google_storage_bucket.staging.name`, new: `HIRING_STAGING_BUCKET        = google_storage_bucket.landing.name`,
+			wantMatch: `function insert-rows: Terraform's HIRING_STAGING_BUCKET is bucket-landing, not the staging bucket`},
+		{name: "staged files' rule deletes every object", file: "storage_transient.tf", old: `
+      matches_prefix = local.staged_prefixes`, new: ``,
+			wantMatch: `google_storage_bucket.staging: lifecycle rule 1 has no matches_prefix, so it deletes every object, insert-rows' claims under idempotency/ too`},
+		{name: "staged files' rule covers the claims", file: "main.tf", old: `staged_prefixes = ["valid/", "rejects/"]`, new: `staged_prefixes = ["valid/", "rejects/", "idempotency/jobs/"]`,
+			wantMatch: `google_storage_bucket.staging: lifecycle rule 1 \(matches_prefix \["valid/" "rejects/" "idempotency/jobs/"\]\) deletes insert-rows' claims`},
+		{name: "claims kept as long as staged files", file: "storage_transient.tf", old: `age            = var.idempotency_retention_days`, new: `age            = var.staging_retention_days`,
+			wantMatch: `google_storage_bucket.staging: the claims' lifecycle rule deletes them at the age of \(var.staging_retention_days\) days`},
+		{name: "claims prefix renamed in Go", code: func(c code) code { c.ClaimsPrefix = "claims/"; return c },
+			wantMatch: `local.claims_prefix must be "claims/", insert.ClaimsPrefix`},
+		{name: "grant on the whole bucket", file: "iam.tf", old: `/objects/${local.claims_prefix}`, new: `/objects/`,
+			wantMatch: `google_storage_bucket_iam_member.insert_rows_claims: the grant to function insert-rows must be on the staging bucket with the condition resource.name.startsWith\("projects/_/buckets/bucket-staging/objects/idempotency/"\)`},
+		{name: "grant to another account", file: "iam.tf", old: `google_service_account.fn["insert-rows"].email`, new: `google_service_account.fn["metrics"].email`,
+			wantMatch: `function insert-rows keeps idempotency claims, but no google_storage_bucket_iam_member grants its account`},
+		{name: "unconditional role on the staging bucket", file: "iam.tf", old: `buckets = {}`, new: `buckets = { staging = "roles/storage.objectAdmin" }`,
+			wantMatch: `local.function_access gives function insert-rows a role on the whole staging bucket`},
 		{name: "runtime behind go.mod", code: func(c code) code { c.GoVersion = "1.27"; return c },
 			wantMatch: `local.go_runtime must be "go127", for go 1.27 in go.mod`},
 		{name: "scheduler job for no function", file: "scheduler.tf", old: `"backup-tables" = {

@@ -20,6 +20,15 @@ locals {
     source  = "${var.project_id}-${var.name_prefix}-source"
   }
 
+  # What the staging bucket holds, by object name prefix: load-csv's staged
+  # Avro files of the valid rows and of the rejects (stagingName in
+  # internal/ingest/object.go), and insert-rows' idempotency claims
+  # (insert.ClaimsPrefix in internal/insert/claims_prefix.go, which the
+  # cross-check compares with claims_prefix). Each has its own lifecycle
+  # rule, and insert-rows may touch the claims only.
+  staged_prefixes = ["valid/", "rejects/"]
+  claims_prefix   = "idempotency/"
+
   labels = merge(var.labels, { app = "hiring-pipeline" })
 
   apis = toset([

@@ -177,7 +177,7 @@ func expectedResources(c code) []string {
 	add("google_cloud_run_service_iam_member.invoker[%q]", "restore-table/user:data-lead@example.com")
 	for _, r := range []string{"google_service_account.trigger", "google_service_account.build", "google_project_iam_member.build",
 		"google_project_iam_member.gcs_publishes_events", "google_project_iam_member.trigger_receives_events",
-		"google_service_account_iam_member.pubsub_mints_trigger_tokens"} {
+		"google_service_account_iam_member.pubsub_mints_trigger_tokens", "google_storage_bucket_iam_member.insert_rows_claims"} {
 		add("%s", r)
 	}
 	return out

@@ -119,13 +119,24 @@ variable "landing_noncurrent_days" {
 }
 
 variable "staging_retention_days" {
-  description = "Days the Avro files of load jobs are kept in the staging bucket. They are only needed while a load runs."
+  description = "Days the Avro files of load jobs (valid/ and rejects/ in the staging bucket) are kept. They are only needed while a load runs. insert-rows' idempotency claims in the same bucket follow idempotency_retention_days instead."
   type        = number
   default     = 3
 
   validation {
     condition     = var.staging_retention_days >= 1
     error_message = "staging_retention_days must be at least 1."
+  }
+}
+
+variable "idempotency_retention_days" {
+  description = "Days an Idempotency-Key of insert-rows answers for its batch (sets HIRING_IDEMPOTENCY_RETENTION to this many times 24h): a retry with the key within it gets the first answer and writes nothing. After it the key names a new batch, whose rows are appended again (readers still see one row per id) and whose refused rows are recorded again, so make it longer than your callers retry. A lifecycle rule deletes the keys' claims (idempotency/ in the staging bucket) after as many days."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.idempotency_retention_days >= 1 && floor(var.idempotency_retention_days) == var.idempotency_retention_days
+    error_message = "idempotency_retention_days must be a whole number of days, at least 1 (Cloud Storage lifecycle rules count whole days)."
   }
 }
 

@@ -23,8 +23,32 @@ run "plan" {
   }
 
   assert {
-    condition     = one(google_storage_bucket.staging.lifecycle_rule[0].condition).age == 3
-    error_message = "Staged files must expire after staging_retention_days."
+    condition     = one(google_storage_bucket.staging.lifecycle_rule[0].condition).age == 3 && one(google_storage_bucket.staging.lifecycle_rule[0].condition).matches_prefix == tolist(["valid/", "rejects/"])
+    error_message = "Staged files, and only they, must expire after staging_retention_days."
+  }
+
+  assert {
+    condition     = one(google_storage_bucket.staging.lifecycle_rule[1].condition).age == 1 && one(google_storage_bucket.staging.lifecycle_rule[1].condition).matches_prefix == tolist(["idempotency/"]) && one(google_storage_bucket.staging.lifecycle_rule[1].action).type == "Delete"
+    error_message = "insert-rows' claims must expire after idempotency_retention_days."
+  }
+
+  assert {
+    condition = (
+      google_cloudfunctions2_function.fn["insert-rows"].service_config[0].environment_variables["HIRING_STAGING_BUCKET"] == "hiring-test-project-hiring-staging" &&
+      google_cloudfunctions2_function.fn["insert-rows"].service_config[0].environment_variables["HIRING_IDEMPOTENCY_RETENTION"] == "24h" &&
+      google_cloudfunctions2_function.fn["insert-rows"].service_config[0].environment_variables["HIRING_REQUEST_TIMEOUT"] == "60s"
+    )
+    error_message = "insert-rows must keep its claims in the staging bucket for idempotency_retention_days, with its own timeout."
+  }
+
+  assert {
+    condition = (
+      google_storage_bucket_iam_member.insert_rows_claims.bucket == "hiring-test-project-hiring-staging" &&
+      google_storage_bucket_iam_member.insert_rows_claims.role == "roles/storage.objectUser" &&
+      google_storage_bucket_iam_member.insert_rows_claims.condition[0].expression == "resource.name.startsWith(\"projects/_/buckets/hiring-test-project-hiring-staging/objects/idempotency/\")" &&
+      length([for k in keys(google_storage_bucket_iam_member.fn) : k if startswith(k, "insert-rows/")]) == 0
+    )
+    error_message = "insert-rows may touch the objects under idempotency/ of the staging bucket only."
   }
 
   assert {
@@ -66,6 +90,35 @@ run "plan" {
     condition     = alltrue([for j in google_cloud_scheduler_job.job : j.http_target[0].http_method == "POST" && length(j.http_target[0].oidc_token) == 1]) && google_cloud_scheduler_job.job["metrics"].schedule == "30 2 * * *"
     error_message = "The scheduler jobs must POST with OIDC tokens on their schedules."
   }
+}
+
+run "claims_follow_the_settings" {
+  command = plan
+
+  variables {
+    idempotency_retention_days = 7
+    functions                  = { "insert-rows" = { timeout_seconds = 120 } }
+  }
+
+  assert {
+    condition     = google_cloudfunctions2_function.fn["insert-rows"].service_config[0].environment_variables["HIRING_IDEMPOTENCY_RETENTION"] == "168h" && one(google_storage_bucket.staging.lifecycle_rule[1].condition).age == 7
+    error_message = "The claims' retention and their lifecycle rule must follow idempotency_retention_days."
+  }
+
+  assert {
+    condition     = google_cloudfunctions2_function.fn["insert-rows"].service_config[0].environment_variables["HIRING_REQUEST_TIMEOUT"] == "120s" && google_cloudfunctions2_function.fn["insert-rows"].service_config[0].timeout_seconds == 120
+    error_message = "HIRING_REQUEST_TIMEOUT must follow insert-rows' timeout_seconds, overrides included."
+  }
+}
+
+run "refuses_a_claims_retention_under_a_day" {
+  command = plan
+
+  variables {
+    idempotency_retention_days = 0.5
+  }
+
+  expect_failures = [var.idempotency_retention_days]
 }
 
 run "refuses_a_group_as_admin" {
