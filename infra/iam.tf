@@ -89,10 +89,11 @@ resource "google_storage_bucket_iam_member" "fn" {
 }
 
 # insert-rows keeps one idempotency claim per Idempotency-Key in the staging
-# bucket (insert.Config.ClaimsBucket, names under insert.ClaimsPrefix in
-# internal/insert): it creates a claim with ifGenerationMatch=0, reads it,
-# and overwrites it with a generation precondition, which needs
-# storage.objects.delete as well as create. roles/storage.objectUser has
+# bucket (insert.Config.ClaimsBucket, names under insert.ClaimsPrefix;
+# internal/idempotency): it creates a claim and its answer with
+# ifGenerationMatch=0, reads them, and overwrites a claim with a generation
+# precondition on a takeover, which needs storage.objects.delete as well as
+# create. roles/storage.objectUser has
 # those (and no IAM permissions); the condition keeps them to the claims,
 # so insert-rows can neither read nor delete load-csv's staged files. The
 # role's storage.objects.list is checked on the bucket, not on an object,
