@@ -38,6 +38,7 @@ type devCmd struct {
 	BigQueryFailRate float64       `name:"bigquery-fail-rate" help:"Fraction of the local BigQuery's REST and gRPC calls, from 0 to 1, answered 503 (UNAVAILABLE) before any work, once the stack (and the demo data) is ready. PUT /dev/faults changes it while the stack runs." default:"0" placeholder:"R"`
 	BigQueryFailFor  time.Duration `name:"bigquery-fail-for" help:"How long the BigQuery faults last; 0: until the stack stops." default:"0" placeholder:"DURATION"`
 	BigQueryFailMode string        `name:"bigquery-fail-mode" help:"How a faulted BigQuery call fails: unavailable (503, or gRPC UNAVAILABLE) or drop (the connection closed without an answer)." default:"unavailable" enum:"unavailable,drop"`
+	BigQueryLatency  time.Duration `name:"bigquery-latency" help:"Hold every call of the local BigQuery this long before serving (or failing) it, for as long as --bigquery-fail-for says, so that requests stay in flight long enough to kill an instance mid-request." default:"0" placeholder:"DURATION"`
 }
 
 // Validate checks the flags before anything starts.
@@ -54,6 +55,9 @@ func (c *devCmd) Validate() error {
 	}
 	if c.BigQueryFailFor < 0 {
 		problems = append(problems, fmt.Sprintf("--bigquery-fail-for must not be negative, got %v", c.BigQueryFailFor))
+	}
+	if c.BigQueryLatency < 0 {
+		problems = append(problems, fmt.Sprintf("--bigquery-latency must not be negative, got %v", c.BigQueryLatency))
 	}
 	if problems != nil {
 		return errors.New(strings.Join(problems, "; "))
@@ -106,8 +110,8 @@ func (c *devCmd) Run(ctx context.Context, con *console) error {
 			return err
 		}
 	}
-	if c.BigQueryFailRate > 0 {
-		f := bqemu.Faults{Rate: c.BigQueryFailRate, Mode: bqemu.FaultMode(c.BigQueryFailMode)}
+	if c.BigQueryFailRate > 0 || c.BigQueryLatency > 0 {
+		f := bqemu.Faults{Rate: c.BigQueryFailRate, Mode: bqemu.FaultMode(c.BigQueryFailMode), Latency: c.BigQueryLatency}
 		if c.BigQueryFailFor > 0 {
 			f.Until = time.Now().Add(c.BigQueryFailFor)
 		}
@@ -204,13 +208,13 @@ func (c *devCmd) printStack(w io.Writer, cfg stack.Config, demo []loadResult) er
 	if c.Redeliver > 0 {
 		fmt.Fprintf(&b, "\n%g%% of storage events are delivered twice, concurrently, as Eventarc may redeliver them.\n", c.Redeliver*100)
 	}
-	if c.BigQueryFailRate > 0 {
+	if c.BigQueryFailRate > 0 || c.BigQueryLatency > 0 {
 		until := "until the stack stops"
 		if c.BigQueryFailFor > 0 {
 			until = "for " + c.BigQueryFailFor.String()
 		}
-		fmt.Fprintf(&b, "\nThe local BigQuery fails %g%% of its calls (%s) %s; %s/dev/faults shows and changes that.\n",
-			c.BigQueryFailRate*100, c.BigQueryFailMode, until, cfg.URL)
+		fmt.Fprintf(&b, "\nThe local BigQuery fails %g%% of its calls (%s) and holds each for %s, %s; %s/dev/faults shows and changes that.\n",
+			c.BigQueryFailRate*100, c.BigQueryFailMode, c.BigQueryLatency, until, cfg.URL)
 	}
 	if cfg.Auth.Mode == auth.ModeOff {
 		b.WriteString("\n!! AUTHENTICATION IS OFF: anyone who reaches this machine's ports can call the functions.\n" +

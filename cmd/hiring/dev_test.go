@@ -200,6 +200,7 @@ func TestDev_InvalidFlags(t *testing.T) {
 		{[]string{"dev", "--bigquery-fail-rate=-0.1"}, "--bigquery-fail-rate must be between 0 and 1"},
 		{[]string{"dev", "--bigquery-fail-for=-1s"}, "--bigquery-fail-for must not be negative"},
 		{[]string{"dev", "--bigquery-fail-mode", "slow"}, "--bigquery-fail-mode must be one of"},
+		{[]string{"dev", "--bigquery-latency=-1s"}, "--bigquery-latency must not be negative"},
 	}
 	for _, tc := range cases {
 		var stdout, stderr bytes.Buffer

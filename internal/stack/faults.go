@@ -34,6 +34,10 @@ type BigQueryFaults struct {
 	// Mode is "unavailable" (503, or gRPC UNAVAILABLE) or "drop" (the
 	// connection closed without an answer); default "unavailable".
 	Mode string `json:"mode,omitempty"`
+	// LatencyMS holds every call that many milliseconds before it is
+	// served or failed, so that callers stay in flight (to kill them
+	// mid-call); 0 adds nothing.
+	LatencyMS int64 `json:"latency_ms,omitempty"`
 	// Injected counts the calls failed on purpose since the stack started,
 	// as answered.
 	Injected int64 `json:"injected"`
@@ -41,7 +45,7 @@ type BigQueryFaults struct {
 
 func (s *Stack) faultsDoc() FaultsDoc {
 	f := s.bq.Faults()
-	doc := FaultsDoc{BigQuery: BigQueryFaults{Rate: f.Rate, Mode: string(f.Mode), Injected: s.bq.InjectedFaults()}}
+	doc := FaultsDoc{BigQuery: BigQueryFaults{Rate: f.Rate, Mode: string(f.Mode), LatencyMS: f.Latency.Milliseconds(), Injected: s.bq.InjectedFaults()}}
 	if !f.Until.IsZero() {
 		u := f.Until.UTC()
 		doc.BigQuery.Until = &u
@@ -61,7 +65,7 @@ func (s *Stack) putFaults(w http.ResponseWriter, r *http.Request) {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&doc); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "the body is not {\"bigquery\": {\"rate\": R, \"seconds\": S, \"mode\": M}}: " + err.Error()})
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "the body is not {\"bigquery\": {\"rate\": R, \"seconds\": S, \"mode\": M, \"latency_ms\": L}}: " + err.Error()})
 		return
 	}
 	f, err := doc.BigQuery.faults(time.Now())
@@ -80,7 +84,7 @@ func (b BigQueryFaults) faults(now time.Time) (bqemu.Faults, error) {
 	if b.Seconds < 0 {
 		return bqemu.Faults{}, fmt.Errorf("seconds must not be negative, got %v", b.Seconds)
 	}
-	f := bqemu.Faults{Rate: b.Rate, Mode: bqemu.FaultMode(b.Mode)}
+	f := bqemu.Faults{Rate: b.Rate, Mode: bqemu.FaultMode(b.Mode), Latency: time.Duration(b.LatencyMS) * time.Millisecond}
 	if b.Seconds > 0 {
 		f.Until = now.Add(time.Duration(b.Seconds * float64(time.Second)))
 	}

@@ -54,13 +54,13 @@ func TestStack_Faults(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer bq.Close()
-	for _, bad := range []string{`{"bigquery": {"rate": 1.5}}`, `{"bigquery": {"rate": 0.5, "mode": "slow"}}`, `{"bigquery": {"rate": 0.5, "seconds": -1}}`, `{"rate": 1}`} {
+	for _, bad := range []string{`{"bigquery": {"rate": 1.5}}`, `{"bigquery": {"rate": 0.5, "mode": "slow"}}`, `{"bigquery": {"rate": 0.5, "seconds": -1}}`, `{"bigquery": {"latency_ms": -5}}`, `{"rate": 1}`} {
 		if status, _ := putFaults(t, cfg.URL, bad); status != http.StatusBadRequest {
 			t.Errorf("PUT %s: %d, want 400", bad, status)
 		}
 	}
-	status, doc := putFaults(t, cfg.URL, `{"bigquery": {"rate": 1, "seconds": 600}}`)
-	if status != http.StatusOK || doc.BigQuery.Rate != 1 || doc.BigQuery.Mode != "unavailable" || doc.BigQuery.Until == nil {
+	status, doc := putFaults(t, cfg.URL, `{"bigquery": {"rate": 1, "seconds": 600, "latency_ms": 20}}`)
+	if status != http.StatusOK || doc.BigQuery.Rate != 1 || doc.BigQuery.Mode != "unavailable" || doc.BigQuery.Until == nil || doc.BigQuery.LatencyMS != 20 {
 		t.Fatalf("PUT rate 1: %d %+v", status, doc)
 	}
 	// datasets.insert is a call the client does not retry.

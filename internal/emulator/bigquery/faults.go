@@ -44,6 +44,12 @@ type Faults struct {
 	Until time.Time
 	// Mode is how a faulted call fails; empty means FaultUnavailable.
 	Mode FaultMode
+	// Latency holds every call (a REST request, a gRPC unary call, an
+	// AppendRows request) this long before it is served or failed, until
+	// Until, so that a caller stays in flight long enough to be killed
+	// mid-call in a test. A caller that goes away while held gets nothing
+	// done. 0 adds nothing.
+	Latency time.Duration
 }
 
 // faultState is the fault setting and the count of faults injected.
@@ -59,6 +65,9 @@ type faultState struct {
 func (s *Server) SetFaults(f Faults) error {
 	if math.IsNaN(f.Rate) || f.Rate < 0 || f.Rate > 1 {
 		return fmt.Errorf("bigquery emulator: set faults: rate %v is not between 0 and 1", f.Rate)
+	}
+	if f.Latency < 0 {
+		return fmt.Errorf("bigquery emulator: set faults: latency %v is negative", f.Latency)
 	}
 	switch f.Mode {
 	case "":
@@ -103,6 +112,35 @@ func (s *Server) fault(call string) (FaultMode, bool) {
 	return f.Mode, true
 }
 
+// holding reports whether calls are held now (see Faults.Latency).
+func (s *Server) holding() bool { return s.latency() > 0 }
+
+// latency is how long a call received now is held.
+func (s *Server) latency() time.Duration {
+	f := s.faults.setting.Load()
+	if f == nil || (!f.Until.IsZero() && !time.Now().Before(f.Until)) {
+		return 0
+	}
+	return f.Latency
+}
+
+// hold waits the setting's Latency; it returns the caller's context error
+// if the caller went away meanwhile, and then the call must do nothing.
+func (s *Server) hold(ctx context.Context) error {
+	d := s.latency()
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // faultMessage is the message of a faulted call's error.
 const faultMessage = "The service is currently unavailable (a fault injected by the emulator). Retrying may solve the problem."
 
@@ -131,6 +169,9 @@ func errFault() error { return status.Error(codes.Unavailable, faultMessage) }
 
 // unaryFaults fails faulted unary gRPC calls before their handler runs.
 func (s *Server) unaryFaults(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	if err := s.hold(ctx); err != nil {
+		return nil, status.FromContextError(err).Err()
+	}
 	if _, ok := s.fault(info.FullMethod); ok {
 		return nil, errFault()
 	}
@@ -154,6 +195,9 @@ type faultyStream struct {
 func (f *faultyStream) RecvMsg(m any) error {
 	if err := f.ServerStream.RecvMsg(m); err != nil {
 		return err
+	}
+	if err := f.s.hold(f.Context()); err != nil {
+		return status.FromContextError(err).Err()
 	}
 	if _, ok := f.s.fault(f.method); ok {
 		return errFault()

@@ -123,6 +123,8 @@ func TestServer_SetFaults(t *testing.T) {
 		{"rate above 1", emulator.Faults{Rate: 1.5}, emulator.Faults{}, true},
 		{"NaN rate", emulator.Faults{Rate: math.NaN()}, emulator.Faults{}, true},
 		{"unknown mode", emulator.Faults{Rate: 1, Mode: "slow"}, emulator.Faults{}, true},
+		{"latency alone", emulator.Faults{Latency: time.Second}, emulator.Faults{Mode: emulator.FaultUnavailable, Latency: time.Second}, false},
+		{"negative latency", emulator.Faults{Latency: -time.Second}, emulator.Faults{}, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -414,5 +416,23 @@ func TestFaults_AppendRowsMidStream(t *testing.T) {
 	setFaults(t, e.server, emulator.Faults{})
 	if got := e.ids(t, "h"); !cmp.Equal(got, []int64{1, 2}) {
 		t.Errorf("ids of d.h = %v, want [1 2]", got)
+	}
+}
+
+// TestFaults_Latency: a held call that its caller abandons does nothing; one
+// that its caller waits for is served.
+func TestFaults_Latency(t *testing.T) {
+	t.Parallel()
+	e, _ := faultyDataset(t)
+	setFaults(t, e.server, emulator.Faults{Latency: time.Hour})
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	q := e.client.Query("INSERT d.t (id, name, datetime, department_id, job_id) VALUES (3, 'n', TIMESTAMP '2021-01-01 00:00:00+00', 1, NULL)")
+	if _, err := q.Run(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a call held for an hour, abandoned: %v, want the caller's deadline", err)
+	}
+	setFaults(t, e.server, emulator.Faults{Latency: 50 * time.Millisecond})
+	if got := e.read(t, "SELECT COUNT(*) FROM d.t"); got[0][0] != int64(2) {
+		t.Errorf("d.t has %v rows, want 2: the abandoned insert did nothing", got[0][0])
 	}
 }

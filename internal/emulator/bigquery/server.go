@@ -1,6 +1,7 @@
 package bigquery
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -129,13 +130,25 @@ func (s *Server) routes() {
 
 // ServeHTTP serves the REST API, with or without the /bigquery/v2 prefix.
 // A call that the fault setting fails (see SetFaults) is failed before
-// anything else happens.
+// anything else happens, after the setting's latency.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rest, ok := strings.CutPrefix(r.URL.Path, "/bigquery/v2"); ok && (rest == "" || rest[0] == '/') {
 		r2 := r.Clone(r.Context())
 		r2.URL.Path = rest
 		r2.URL.RawPath = ""
 		r = r2
+	}
+	if s.holding() {
+		// The server notices that a caller went away only once the body
+		// is read.
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+		if err != nil {
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if s.hold(r.Context()) != nil {
+			return // the caller went away
+		}
 	}
 	if mode, ok := s.fault(r.Method + " " + r.URL.Path); ok {
 		failREST(w, r, mode)
