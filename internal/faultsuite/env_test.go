@@ -151,17 +151,25 @@ func kill(t *testing.T, pid int) {
 // flight and returns it.
 func (e *env) busyInstance(t *testing.T, name string) stack.Instance {
 	t.Helper()
+	in, err := e.waitBusy(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
+// waitBusy is busyInstance for goroutines other than the test's.
+func (e *env) waitBusy(name string) (stack.Instance, error) {
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		for _, in := range e.st.Instances()[name] {
 			if in.InFlight > 0 {
-				return in
+				return in, nil
 			}
 		}
 		time.Sleep(time.Millisecond)
 	}
-	t.Fatalf("no instance of %s had a request in flight for 60s", name)
-	return stack.Instance{}
+	return stack.Instance{}, fmt.Errorf("no instance of %s had a request in flight for 60s", name)
 }
 
 // answer is a final answer of insert-rows, and how many attempts it took.
