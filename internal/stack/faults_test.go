@@ -95,4 +95,3 @@ func TestStack_Env(t *testing.T) {
 		t.Errorf("Env changing HIRING_PROJECT: %v, want an error naming it", err)
 	}
 }
-
