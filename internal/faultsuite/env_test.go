@@ -139,6 +139,26 @@ func (e *env) count(t *testing.T, sql string, params ...bigquery.QueryParameter)
 	return n
 }
 
+// counts are the rows readers see in each view, and the rows of
+// rejected_rows and ingest_log: what every test ends by checking.
+type counts struct {
+	Departments, Jobs, HiredEmployees, RejectedRows, IngestLog int64
+}
+
+// checkCounts fails the test unless the dataset holds exactly want.
+func (e *env) checkCounts(t *testing.T, want counts) {
+	t.Helper()
+	rows := testutil.Query(t, e.bq.Query(`SELECT
+		(SELECT COUNT(*) FROM hiring.departments), (SELECT COUNT(*) FROM hiring.jobs),
+		(SELECT COUNT(*) FROM hiring.hired_employees), (SELECT COUNT(*) FROM hiring.rejected_rows),
+		(SELECT COUNT(*) FROM hiring.ingest_log)`))
+	r := rows[0]
+	got := counts{r[0].(int64), r[1].(int64), r[2].(int64), r[3].(int64), r[4].(int64)}
+	if got != want {
+		t.Errorf("the dataset holds %+v, want %+v", got, want)
+	}
+}
+
 // kill sends SIGKILL to an instance.
 func kill(t *testing.T, pid int) {
 	t.Helper()

@@ -102,6 +102,7 @@ func TestBigQueryFaults(t *testing.T) {
 	if want := batches + 70; rejected != want {
 		t.Errorf("rejected_rows has %d rows, want %d: one per batch and the file's 70", rejected, want)
 	}
+	e.checkCounts(t, counts{Departments: 12, Jobs: 183, HiredEmployees: 1929 + inserted, RejectedRows: batches + 70, IngestLog: 3})
 }
 
 // TestBackupDuringInserts: a backup taken while 8 clients insert holds
@@ -155,6 +156,7 @@ func TestBackupDuringInserts(t *testing.T) {
 	if raw != backedUp || view != backedUp || restored.RowsLoaded != backedUp {
 		t.Errorf("after the restore: %d raw rows (%d loaded), %d in the view, want %d", raw, restored.RowsLoaded, view, backedUp)
 	}
+	e.checkCounts(t, counts{HiredEmployees: backedUp, RejectedRows: batches})
 }
 
 // postJSON posts body to url (the stack runs without authentication) and
@@ -228,4 +230,5 @@ func TestConcurrentRefresh(t *testing.T) {
 	if left != 0 {
 		t.Errorf("%d staging tables are left", left)
 	}
+	e.checkCounts(t, counts{Departments: 12, Jobs: 183, HiredEmployees: 1929, RejectedRows: 70, IngestLog: 3})
 }

@@ -95,6 +95,7 @@ func TestConcurrentClients(t *testing.T) {
 	if want := n * invalid; rejected != want {
 		t.Errorf("rejected_rows has %d rows, want %d: one per batch", rejected, want)
 	}
+	e.checkCounts(t, counts{HiredEmployees: n * valid, RejectedRows: n * invalid})
 	if n == 0 {
 		t.Error("no batch was sent")
 	}
@@ -163,9 +164,7 @@ func TestKeysAcrossInstances(t *testing.T) {
 	if n := e.count(t, "SELECT COUNT(*) FROM hiring.jobs_raw WHERE id = 720"); n != 3 {
 		t.Errorf("jobs_raw has %d rows of id 720, want 3: A, B, A", n)
 	}
-	if n := e.count(t, "SELECT COUNT(*) FROM hiring.jobs"); n != 2+others.Load() {
-		t.Errorf("readers see %d jobs, want %d", n, 2+others.Load())
-	}
+	e.checkCounts(t, counts{Jobs: 2 + others.Load()})
 }
 
 // TestKillInsertInstance: an instance of insert-rows is killed with SIGKILL
@@ -256,6 +255,7 @@ batches:
 	if want := sent * rows; view != want || distinct != want {
 		t.Errorf("the view has %d rows and the raw table %d distinct rows, want %d", view, distinct, want)
 	}
+	e.checkCounts(t, counts{HiredEmployees: sent * rows, Jobs: 1}) // the probes wrote job 1
 	for _, in := range e.st.Instances()["insert-rows"] {
 		if in.PID == killedPID {
 			t.Errorf("the killed instance %d is still listed", killedPID)

@@ -71,6 +71,7 @@ func TestKillLoadInstance(t *testing.T) {
 	if rejected != file.Invalid {
 		t.Errorf("rejected_rows has %d rows, want %d", rejected, file.Invalid)
 	}
+	e.checkCounts(t, counts{HiredEmployees: file.Valid, RejectedRows: file.Invalid, IngestLog: 1})
 }
 
 // stillBusy reports whether the instance with pid has a request in flight.
@@ -163,6 +164,7 @@ func TestDuplicateEvents(t *testing.T) {
 	if raw != 1929 || rejected != 70 {
 		t.Errorf("%d raw rows and %d rejected, want 1929 and 70", raw, rejected)
 	}
+	e.checkCounts(t, counts{HiredEmployees: 1929, RejectedRows: 70, IngestLog: 1})
 }
 
 // challengeFiles uploads the challenge's three files under prefix/ and
