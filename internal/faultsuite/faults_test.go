@@ -3,7 +3,6 @@ package faultsuite_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"cloud.google.com/go/bigquery"
-	"google.golang.org/api/iterator"
 
 	"github.com/hiring-pipeline/hiring-pipeline/functions/backuptables"
 	"github.com/hiring-pipeline/hiring-pipeline/functions/insertrows"
@@ -27,19 +25,21 @@ import (
 	"github.com/hiring-pipeline/hiring-pipeline/internal/testutil"
 )
 
-// inserters runs n clients that send keyed batches of valid and invalid
-// hired_employees rows through the stack's URL until stop is closed, and
-// returns the rows inserted and the batches sent once they are all done.
-func inserters(t *testing.T, e *env, c *client, n int, firstID int64, stop <-chan struct{}) (inserted, batches int64) {
+// inserters starts n clients that send keyed batches of 50 valid rows and
+// one refused hired_employees row through the stack's URL, until the
+// function it returns is called; that function waits for them and returns
+// the rows inserted and the batches sent.
+func inserters(t *testing.T, e *env, c *client, n int, firstID int64) (stop func() (inserted, batches int64)) {
 	t.Helper()
 	url := e.cfg.Functions["insert-rows"]
 	var rows, sent atomic.Int64
 	var wg sync.WaitGroup
+	done := make(chan struct{})
 	for cl := range n {
 		wg.Go(func() {
 			for b := 0; ; b++ {
 				select {
-				case <-stop:
+				case <-done:
 					return
 				default:
 				}
@@ -55,8 +55,11 @@ func inserters(t *testing.T, e *env, c *client, n int, firstID int64, stop <-cha
 			}
 		})
 	}
-	wg.Wait()
-	return rows.Load(), sent.Load()
+	return func() (int64, int64) {
+		close(done)
+		wg.Wait()
+		return rows.Load(), sent.Load()
+	}
 }
 
 // TestBigQueryFaults: BigQuery fails 30% of its calls for 5 s while
@@ -66,22 +69,15 @@ func TestBigQueryFaults(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, []function.Definition{insertrows.Definition, loadcsv.Definition}, nil)
 	c := newClient()
-	stop := make(chan struct{})
-	var inserted, batches int64
-	done := make(chan struct{})
 	start := time.Now()
-	go func() {
-		defer close(done)
-		inserted, batches = inserters(t, e, c, 8, 10_000_000, stop)
-	}()
+	stop := inserters(t, e, c, 8, 10_000_000)
 	time.Sleep(500 * time.Millisecond)
 	if err := e.st.SetBigQueryFaults(bqemu.Faults{Rate: 0.3, Until: time.Now().Add(5 * time.Second)}); err != nil {
 		t.Fatal(err)
 	}
 	objects := e.challengeFiles(t, "under-faults")
 	time.Sleep(6 * time.Second)
-	close(stop)
-	<-done
+	inserted, batches := stop()
 	checkChallenge(t, e.waitLoaded(t, objects...))
 	c.check(t)
 	failed := e.st.BigQueryFaultsInjected()
@@ -112,20 +108,13 @@ func TestBackupDuringInserts(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, []function.Definition{insertrows.Definition, backuptables.Definition, restoretable.Definition}, nil)
 	c := newClient()
-	stop := make(chan struct{})
-	var inserted, batches int64
-	done := make(chan struct{})
 	start := time.Now()
-	go func() {
-		defer close(done)
-		inserted, batches = inserters(t, e, c, 8, 1, stop)
-	}()
+	stop := inserters(t, e, c, 8, 1)
 	time.Sleep(1500 * time.Millisecond)
 	var m backup.Manifest
 	status := postJSON(t, e.cfg.Functions["backup-tables"], `{}`, &m)
 	time.Sleep(1500 * time.Millisecond)
-	close(stop)
-	<-done
+	inserted, batches := stop()
 	if status != http.StatusCreated {
 		t.Fatalf("backup: %d", status)
 	}
@@ -207,15 +196,8 @@ func TestConcurrentRefresh(t *testing.T) {
 	quarters := testutil.Query(t, e.bq.Query("SELECT year, COUNT(*), SUM(Q1 + Q2 + Q3 + Q4) FROM hiring."+metricspkg.HiresByQuarterTable+" GROUP BY year ORDER BY year"))
 	above := e.count(t, "SELECT COUNT(*) FROM hiring."+metricspkg.DepartmentsAboveMeanTable+" WHERE year = 2021")
 	left := 0
-	for it := e.bq.Dataset("hiring").Tables(context.Background()); ; {
-		tb, err := it.Next()
-		if errors.Is(err, iterator.Done) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if strings.Contains(tb.TableID, "_refresh") {
+	for _, id := range testutil.TableIDs(t, e.bq.Dataset("hiring")) {
+		if strings.Contains(id, "_refresh") {
 			left++
 		}
 	}

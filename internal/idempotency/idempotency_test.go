@@ -13,9 +13,9 @@ import (
 	"cloud.google.com/go/storage"
 	"github.com/google/go-cmp/cmp"
 
-	gcsemu "github.com/hiring-pipeline/hiring-pipeline/internal/emulator/gcs"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/httpapi"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/idempotency"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/testutil"
 )
 
 const bucket = "claims"
@@ -24,21 +24,7 @@ const bucket = "claims"
 // returns a client of it.
 func newClient(tb testing.TB) *storage.Client {
 	tb.Helper()
-	ctx := context.Background()
-	srv, err := gcsemu.Start(ctx, gcsemu.Options{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = srv.Close(context.Background()) })
-	if err := srv.CreateBucket(ctx, bucket); err != nil {
-		tb.Fatal(err)
-	}
-	c, err := srv.Client(ctx)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = c.Close() })
-	return c
+	return testutil.Storage(tb, bucket)
 }
 
 // clock is a settable time shared by several Stores: instances whose

@@ -17,7 +17,6 @@ import (
 
 	"github.com/hiring-pipeline/hiring-pipeline/functions/insertrows"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
-	gcsemu "github.com/hiring-pipeline/hiring-pipeline/internal/emulator/gcs"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/function"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/idempotency"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/insert"
@@ -342,21 +341,7 @@ func newClaims(tb testing.TB) *idempotency.Store {
 // newClaimsWithLease is newClaims with a lease of its own.
 func newClaimsWithLease(tb testing.TB, lease time.Duration) *idempotency.Store {
 	tb.Helper()
-	ctx := context.Background()
-	srv, err := gcsemu.Start(ctx, gcsemu.Options{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = srv.Close(context.Background()) })
-	if err := srv.CreateBucket(ctx, "claims"); err != nil {
-		tb.Fatal(err)
-	}
-	gcs, err := srv.Client(ctx)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = gcs.Close() })
-	claims, err := idempotency.New(gcs, "claims", idempotency.Options{Prefix: insert.ClaimsPrefix, Lease: lease, Retention: time.Hour})
+	claims, err := idempotency.New(testutil.Storage(tb, "claims"), "claims", idempotency.Options{Prefix: insert.ClaimsPrefix, Lease: lease, Retention: time.Hour})
 	if err != nil {
 		tb.Fatal(err)
 	}

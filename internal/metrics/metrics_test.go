@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -16,7 +15,6 @@ import (
 	"testing"
 
 	"cloud.google.com/go/bigquery"
-	"google.golang.org/api/iterator"
 	"google.golang.org/api/option"
 
 	hiringpipeline "github.com/hiring-pipeline/hiring-pipeline"
@@ -279,17 +277,9 @@ func TestRefresh(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	it := e.bq.Dataset("hiring").Tables(context.Background())
-	for {
-		tb, err := it.Next()
-		if errors.Is(err, iterator.Done) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if strings.Contains(tb.TableID, "_refresh") {
-			t.Errorf("staging table %s is left", tb.TableID)
+	for _, id := range testutil.TableIDs(t, e.bq.Dataset("hiring")) {
+		if strings.Contains(id, "_refresh") {
+			t.Errorf("staging table %s is left", id)
 		}
 	}
 	rows := testutil.Query(t, e.bq.Query("SELECT year, COUNT(*), SUM(Q1 + Q2 + Q3 + Q4) FROM hiring."+metrics.HiresByQuarterTable+" GROUP BY year ORDER BY year"))
