@@ -349,30 +349,30 @@ func employees(first int64, n, invalid int) []byte {
 	return b.Bytes()
 }
 
-// waitLoaded waits until ingest_log has a row for each object and returns
-// their outcomes, rows loaded and rejected.
+// waitLoaded waits, up to 3 minutes, until ingest_log has a row for each
+// object and returns their outcomes, rows loaded and rejected.
 func (e *env) waitLoaded(t *testing.T, objects ...string) map[string][3]string {
 	t.Helper()
 	out := map[string][3]string{}
-	err := testutil.WaitFor(context.Background(), func() (bool, error) {
+	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
 		for _, o := range objects {
 			q := e.bq.Query("SELECT outcome, rows_loaded, rows_rejected FROM hiring.ingest_log WHERE object = @o")
 			q.Parameters = []bigquery.QueryParameter{{Name: "o", Value: o}}
 			rows := testutil.Query(t, q)
-			if len(rows) == 0 {
-				return false, nil
-			}
 			if len(rows) > 1 {
-				return false, fmt.Errorf("ingest_log has %d rows for %s", len(rows), o)
+				t.Fatalf("ingest_log has %d rows for %s", len(rows), o)
 			}
-			out[o] = [3]string{fmt.Sprint(rows[0][0]), fmt.Sprint(rows[0][1]), fmt.Sprint(rows[0][2])}
+			if len(rows) == 1 {
+				out[o] = [3]string{fmt.Sprint(rows[0][0]), fmt.Sprint(rows[0][1]), fmt.Sprint(rows[0][2])}
+			}
 		}
-		return true, nil
-	})
-	if err != nil {
-		t.Fatalf("waiting for %v in ingest_log: %v (have %v)", objects, err, out)
+		if len(out) == len(objects) {
+			return out
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 3 minutes, ingest_log has %v of %v", out, objects)
+		}
 	}
-	return out
 }
 
 // upload writes data to the landing bucket as object and returns its
