@@ -33,7 +33,6 @@ const (
 
 // instance is one process serving a function.
 type instance struct {
-	function string
 	id       string // the function's name and the instance's number, as InstanceVar
 	pid      int
 	host     string // 127.0.0.1:port
@@ -92,11 +91,10 @@ func (l *launcher) startOnce(d function.Definition, id string) (*instance, error
 		return nil, err
 	}
 	inst := &instance{
-		function: d.Name,
-		id:       id,
-		host:     net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
-		out:      &output{dest: l.output},
-		exited:   make(chan struct{}),
+		id:     id,
+		host:   net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
+		out:    &output{dest: l.output},
+		exited: make(chan struct{}),
 	}
 	inst.url = "http://" + inst.host
 	env := append(slices.Clone(l.env),

@@ -49,7 +49,7 @@ func (f *testFleet) instanceAt(t *testing.T, pid int, rawURL string) *instance {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inst := &instance{function: "f", id: "f-" + strconv.Itoa(pid), pid: pid, host: u.Host, url: rawURL, exited: make(chan struct{})}
+	inst := &instance{id: "f-" + strconv.Itoa(pid), pid: pid, host: u.Host, url: rawURL, exited: make(chan struct{})}
 	f.add(inst)
 	return inst
 }

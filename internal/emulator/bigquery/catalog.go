@@ -198,12 +198,6 @@ func putTable(ctx context.Context, tx *sql.Tx, t *bq.Table) error {
 	return err
 }
 
-func (c *catalog) setDataset(ds *bq.Dataset) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.datasets[datasetKey{ds.DatasetReference.ProjectId, ds.DatasetReference.DatasetId}] = clone(ds)
-}
-
 func (c *catalog) setTable(t *bq.Table) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
