@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,32 +25,49 @@ import (
 	emulator "github.com/hiring-pipeline/hiring-pipeline/internal/emulator/bigquery"
 )
 
-// cancelKey is the context key of the function that cancels a call tried
-// once (see onceCtx).
-type cancelKey struct{}
+// callKey is the context key of the call state of a call tried once (see
+// onceCtx).
+type callKey struct{}
+
+// onceCall is the state of one call tried once: the function that cancels
+// it and the number of its requests in flight.
+type onceCall struct {
+	cancel   context.CancelFunc
+	inFlight atomic.Int32
+}
 
 // onceTransport is the transport of a client whose calls are tried once:
-// when an answer is a 503, it cancels the call's context, so that the
-// client gives up at its first retry's backoff and returns that answer
-// (inside its retry error) instead of retrying until the faults end.
+// when an answer is a 503 and no other request of the same call is still in
+// flight, it cancels the call's context, so that the client gives up at its
+// first retry's backoff and returns that answer (inside its retry error)
+// instead of retrying until the faults end. A call may send requests at
+// once (a table read gets the schema and the rows); canceling while one of
+// them is on the wire would make the call fail with the bare cancellation.
 type onceTransport struct{}
 
 func (onceTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	call, _ := req.Context().Value(callKey{}).(*onceCall)
+	if call != nil {
+		call.inFlight.Add(1)
+	}
 	resp, err := http.DefaultTransport.RoundTrip(req)
 	if err != nil || resp.StatusCode != http.StatusServiceUnavailable {
+		if call != nil {
+			call.inFlight.Add(-1)
+		}
 		return resp, err
 	}
 	// Read the answer before the context is canceled, which would abort
 	// the reading.
 	body, err := io.ReadAll(resp.Body)
 	_ = resp.Body.Close()
+	if call != nil && call.inFlight.Add(-1) == 0 {
+		call.cancel()
+	}
 	if err != nil {
 		return nil, err
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
-	if cancel, ok := req.Context().Value(cancelKey{}).(context.CancelFunc); ok {
-		cancel()
-	}
 	return resp, nil
 }
 
@@ -70,7 +88,7 @@ func onceClient(t testing.TB, e *env) *bigquery.Client {
 func onceCtx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
-	return context.WithValue(ctx, cancelKey{}, cancel)
+	return context.WithValue(ctx, callKey{}, &onceCall{cancel: cancel})
 }
 
 // setFaults sets the faults of e's emulator.
