@@ -4,7 +4,17 @@
 package backuptables
 
 import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/sethvargo/go-envconfig"
+
+	"github.com/hiring-pipeline/hiring-pipeline/internal/auth"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/backup"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/clients"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/config"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/function"
 )
 
@@ -13,5 +23,26 @@ var Definition = function.Definition{
 	Name:       "backup-tables",
 	EntryPoint: "BackupTables",
 	Config:     backup.Config{},
-	HTTP:       backup.NewBackupFunction,
+	HTTP:       New,
+}
+
+// New builds the function from HIRING_* configuration.
+func New(ctx context.Context, lookup envconfig.Lookuper, logger *slog.Logger) (http.Handler, error) {
+	cfg, err := config.Load[backup.Config](ctx, lookup)
+	if err != nil {
+		return nil, err
+	}
+	guard, err := auth.New(ctx, cfg.Config, logger)
+	if err != nil {
+		return nil, err
+	}
+	bq, gcs, err := clients.Open(ctx, cfg.Google, lookup)
+	if err != nil {
+		return nil, err
+	}
+	b, err := backup.NewBackuper(cfg, dictionary.Default(), bq, gcs, logger)
+	if err != nil {
+		return nil, err
+	}
+	return backup.BackupHandler(b, guard), nil
 }

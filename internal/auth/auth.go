@@ -153,7 +153,7 @@ func (g *Guard) Require(role Role, next http.Handler) http.Handler {
 		}
 		if !caller.Has(role) {
 			g.log.Warn("request refused: missing role", "path", r.URL.Path, "caller", caller.Email, "role", role)
-			httpapi.Error(w, http.StatusForbidden, "forbidden", fmt.Sprintf("%s does not have the %s role", caller.Email, role))
+			httpapi.RenderProblem(httpapi.Errorf(http.StatusForbidden, "forbidden", "%s does not have the %s role", caller.Email, role)).Write(w)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, caller)))
@@ -161,8 +161,8 @@ func (g *Guard) Require(role Role, next http.Handler) http.Handler {
 }
 
 func unauthenticated(w http.ResponseWriter, detail string) {
-	w.Header().Set("WWW-Authenticate", `Bearer realm="hiring-pipeline"`)
-	httpapi.Error(w, http.StatusUnauthorized, "unauthenticated", detail)
+	httpapi.RenderProblem(httpapi.Errorf(http.StatusUnauthorized, "unauthenticated", "%s", detail).
+		WithHeader("WWW-Authenticate", `Bearer realm="hiring-pipeline"`)).Write(w)
 }
 
 func bearer(r *http.Request) (string, bool) {

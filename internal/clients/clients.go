@@ -10,6 +10,7 @@ import (
 
 	"cloud.google.com/go/bigquery"
 	"cloud.google.com/go/storage"
+	"github.com/sethvargo/go-envconfig"
 	"google.golang.org/api/option"
 
 	"github.com/hiring-pipeline/hiring-pipeline/internal/config"
@@ -49,4 +50,19 @@ func Storage(ctx context.Context, emulatorHost string) (*storage.Client, error) 
 		return nil, fmt.Errorf("storage.NewClient: %w", err)
 	}
 	return c, nil
+}
+
+// Open returns the BigQuery client of cfg and the Cloud Storage client of
+// lookup's STORAGE_EMULATOR_HOST (see BigQuery and Storage): what the
+// functions that read both build at start.
+func Open(ctx context.Context, cfg config.Google, lookup envconfig.Lookuper) (*bigquery.Client, *storage.Client, error) {
+	bq, err := BigQuery(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	gcs, err := Storage(ctx, config.StorageEmulatorHost(lookup))
+	if err != nil {
+		return nil, nil, err
+	}
+	return bq, gcs, nil
 }

@@ -5,7 +5,6 @@ package function
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -16,6 +15,7 @@ import (
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/sethvargo/go-envconfig"
 
+	"github.com/hiring-pipeline/hiring-pipeline/internal/httpapi"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/logging"
 )
 
@@ -80,12 +80,12 @@ func EventHTTP(h EventHandler, logger *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e, err := cehttp.NewEventFromHTTPRequest(r)
 		if err != nil {
-			http.Error(w, fmt.Sprintf("not a CloudEvent: %v", err), http.StatusBadRequest)
+			httpapi.RenderProblem(httpapi.Errorf(http.StatusBadRequest, "not_a_cloudevent", "the request is not a CloudEvent: %v", err)).Write(w)
 			return
 		}
 		if err := h(r.Context(), *e); err != nil {
-			logger.Error("event handling failed; it will be retried", "event_id", e.ID(), "error", err)
-			http.Error(w, err.Error(), http.StatusInternalServerError)
+			httpapi.Fail(logger, &httpapi.ServerError{Status: http.StatusInternalServerError, Code: "event_failed",
+				Detail: "the event was not handled; it will be delivered again", Err: err}, "event_id", e.ID()).Write(w)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -118,8 +118,8 @@ func Register(d Definition) {
 		functions.HTTP(d.EntryPoint, func(w http.ResponseWriter, r *http.Request) {
 			fn, err := h.Get()
 			if err != nil {
-				logger.Error("function cannot start", "error", err)
-				http.Error(w, "the function cannot start; see its logs", http.StatusInternalServerError)
+				httpapi.Fail(logger, &httpapi.ServerError{Status: http.StatusInternalServerError, Code: "cannot_start",
+					Detail: "the function cannot start; its logs have the error under error_id", Err: err}).Write(w)
 				return
 			}
 			fn.ServeHTTP(w, r)

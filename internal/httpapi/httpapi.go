@@ -1,15 +1,21 @@
-// Package httpapi writes the answers of the HTTP functions: JSON bodies and
-// RFC 9457 problem details, buffered, typed and with nosniff.
+// Package httpapi is the one HTTP layer of the HTTP functions: handlers
+// that return a value or an error, RFC 9457 problem details, the 404 and 405
+// answers, the /openapi.json route, the strict JSON decoder and the CSV
+// writer. Every answer is rendered before it is written, typed and with
+// nosniff; a 5xx answer is always generic and carries an error_id that the
+// ERROR log line with the full error carries too.
 package httpapi
 
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"net/http"
 )
 
 // Problem is an RFC 9457 problem detail with the project's machine-readable
-// code.
+// code. It is also the error a handler returns to answer with it.
 type Problem struct {
 	// Type is a URI naming the kind of problem.
 	Type string `json:"type"`
@@ -21,8 +27,31 @@ type Problem struct {
 	Detail string `json:"detail,omitempty"`
 	// Code is the machine-readable code of the problem.
 	Code string `json:"code"`
+	// ErrorID, on a 5xx answer, names the log line that has the error.
+	ErrorID string `json:"error_id,omitempty"`
 	// Errors lists the refused rows, when the problem is about rows.
 	Errors any `json:"errors,omitempty"`
+	// header is sent with the answer (Allow, Retry-After).
+	header http.Header
+}
+
+// Errorf returns a problem with a status, a code and a detail.
+func Errorf(status int, code, format string, args ...any) *Problem {
+	return &Problem{Status: status, Code: code, Detail: fmt.Sprintf(format, args...)}
+}
+
+// Error returns the problem's code and detail.
+func (p *Problem) Error() string { return p.Code + ": " + p.Detail }
+
+// WithHeader returns p that also sends the header key: value.
+func (p *Problem) WithHeader(key, value string) *Problem {
+	q := *p
+	q.header = q.header.Clone()
+	if q.header == nil {
+		q.header = http.Header{}
+	}
+	q.header.Set(key, value)
+	return &q
 }
 
 // ProblemType returns the type URI of a problem code.
@@ -31,12 +60,13 @@ func ProblemType(code string) string {
 }
 
 // Answer is an answer rendered before it is written: its status, media
-// type and body. An answer can be written now, or kept and written again
-// byte for byte (an idempotent replay).
+// type, body and extra headers. An answer can be written now, or kept and
+// written again byte for byte (an idempotent replay).
 type Answer struct {
-	Status      int    `json:"status"`
-	ContentType string `json:"content_type"`
-	Body        []byte `json:"body"`
+	Status      int         `json:"status"`
+	ContentType string      `json:"content_type"`
+	Body        []byte      `json:"body"`
+	Header      http.Header `json:"header,omitempty"`
 }
 
 // Render renders v as a JSON answer with status. A value that does not
@@ -46,14 +76,17 @@ func Render(status int, v any) Answer {
 }
 
 // RenderProblem renders a problem detail as application/problem+json.
-func RenderProblem(p Problem) Answer {
-	if p.Type == "" {
-		p.Type = ProblemType(p.Code)
+func RenderProblem(p *Problem) Answer {
+	q := *p
+	if q.Type == "" {
+		q.Type = ProblemType(q.Code)
 	}
-	if p.Title == "" {
-		p.Title = http.StatusText(p.Status)
+	if q.Title == "" {
+		q.Title = http.StatusText(q.Status)
 	}
-	return render(p.Status, "application/problem+json", p)
+	a := render(q.Status, "application/problem+json", q)
+	a.Header = q.header
+	return a
 }
 
 func render(status int, contentType string, v any) Answer {
@@ -61,30 +94,19 @@ func render(status int, contentType string, v any) Answer {
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
-		return Answer{http.StatusInternalServerError, "application/problem+json",
-			[]byte(`{"type":"about:blank","title":"Internal Server Error","status":500,"code":"internal"}` + "\n")}
+		return Answer{Status: http.StatusInternalServerError, ContentType: "application/problem+json",
+			Body: []byte(`{"type":"about:blank","title":"Internal Server Error","status":500,"code":"internal"}` + "\n")}
 	}
-	return Answer{status, contentType, buf.Bytes()}
+	return Answer{Status: status, ContentType: contentType, Body: buf.Bytes()}
 }
 
-// Write writes the answer with its Content-Type and nosniff, after any
-// header the caller has set.
+// Write writes the answer with its headers, its Content-Type and nosniff,
+// after any header the caller has set.
 func (a Answer) Write(w http.ResponseWriter) {
 	h := w.Header()
+	maps.Copy(h, a.Header)
 	h.Set("Content-Type", a.ContentType)
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(a.Status)
 	_, _ = w.Write(a.Body)
-}
-
-// WriteJSON writes v as JSON with status. The body is encoded before
-// anything is written, so that a failed encoding never sends half an answer.
-func WriteJSON(w http.ResponseWriter, status int, v any) { Render(status, v).Write(w) }
-
-// WriteProblem writes a problem detail as application/problem+json.
-func WriteProblem(w http.ResponseWriter, p Problem) { RenderProblem(p).Write(w) }
-
-// Error writes a problem with a status, a code and a detail.
-func Error(w http.ResponseWriter, status int, code, detail string) {
-	WriteProblem(w, Problem{Status: status, Code: code, Detail: detail})
 }

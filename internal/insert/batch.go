@@ -10,8 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 
 	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/httpapi"
 )
 
 // MaxRows is the largest batch.
@@ -25,29 +27,17 @@ type item struct {
 	err  *dictionary.RowError
 }
 
-// badRequest is a batch refused as a whole, with its problem code.
-type badRequest struct {
-	code, detail string
-}
-
-func (e *badRequest) Error() string { return e.detail }
-
-// parseJSON reads a body {"rows": [ {...}, ... ]}: no other member, nothing
-// after the object, 1 to MaxRows rows. Rows are validated one by one.
+// parseJSON reads a body {"rows": [ {...}, ... ]} strictly (see
+// httpapi.DecodeJSON): 1 to MaxRows rows. Rows are validated one by one.
 func parseJSON(t *dictionary.Table, body []byte) ([]item, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
 	var req struct {
 		Rows []json.RawMessage `json:"rows"`
 	}
-	if err := dec.Decode(&req); err != nil {
-		return nil, &badRequest{"malformed_body", "the body is not a JSON object {\"rows\": [...]}: " + err.Error()}
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, &badRequest{"malformed_body", "the body has data after its JSON object"}
+	if err := httpapi.DecodeJSON(body, &req); err != nil {
+		return nil, err
 	}
 	if req.Rows == nil {
-		return nil, &badRequest{"malformed_body", `the body has no "rows" array`}
+		return nil, httpapi.Errorf(http.StatusBadRequest, "malformed_body", `the body has no "rows" array`)
 	}
 	if err := checkSize(len(req.Rows)); err != nil {
 		return nil, err
@@ -81,7 +71,7 @@ func parseCSV(t *dictionary.Table, body []byte) ([]item, error) {
 			break
 		}
 		if err != nil {
-			return nil, &badRequest{"malformed_body", "reading the CSV body: " + err.Error()}
+			return nil, httpapi.Errorf(http.StatusBadRequest, "malformed_body", "reading the CSV body: %v", err)
 		}
 		if len(items) == MaxRows {
 			return nil, checkSize(MaxRows + 1)
@@ -100,7 +90,7 @@ func parseCSV(t *dictionary.Table, body []byte) ([]item, error) {
 
 func checkSize(n int) error {
 	if n < 1 || n > MaxRows {
-		return &badRequest{"batch_size", fmt.Sprintf("a batch has 1 to %d rows; this one has %s", MaxRows, countWord(n))}
+		return httpapi.Errorf(http.StatusBadRequest, "batch_size", "a batch has 1 to %d rows; this one has %s", MaxRows, countWord(n))
 	}
 	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"mime"
@@ -132,18 +131,8 @@ const stepRejects = "rejected_rows"
 // Handler serves the API: POST /tables/{table}/rows for writers, and
 // GET /openapi.json.
 func (s *Service) Handler(guard *auth.Guard) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("POST /tables/{table}/rows", guard.Require(auth.Writer, http.HandlerFunc(s.insert)))
-	mux.HandleFunc("/tables/{table}/rows", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Allow", http.MethodPost)
-		httpapi.Error(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed here; use POST")
-	})
-	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
-		httpapi.WriteJSON(w, http.StatusOK, OpenAPI(s.dict))
-	})
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		httpapi.Error(w, http.StatusNotFound, "not_found", "no endpoint "+r.URL.Path+"; see /openapi.json")
-	})
+	mux := httpapi.NewMux(OpenAPI(s.dict))
+	mux.Handle(http.MethodPost, "/tables/{table}/rows", guard.Require(auth.Writer, httpapi.Handle(s.log, s.insert)))
 	return mux
 }
 
@@ -159,10 +148,10 @@ type batch struct {
 }
 
 // insert is POST /tables/{table}/rows.
-func (s *Service) insert(w http.ResponseWriter, r *http.Request) {
-	b, ok := s.parse(w, r)
-	if !ok {
-		return
+func (s *Service) insert(r *http.Request) (any, error) {
+	b, err := s.parse(r)
+	if err != nil {
+		return nil, err
 	}
 	// The work goes on if the caller hangs up, so that a retry finds its
 	// answer, and stops at the function's timeout, after which a retry
@@ -172,23 +161,20 @@ func (s *Service) insert(w http.ResponseWriter, r *http.Request) {
 	if b.key == "" {
 		id, err := uuid.NewV7()
 		if err != nil {
-			s.fail(w, "", b.table.Name, err)
-			return
+			return nil, err
 		}
 		ingestionID := "api:" + b.table.Name + ":request-" + id.String()
 		a, err := s.write(ctx, b, ingestionID, time.Now().UTC(), nil)
 		if err != nil {
-			s.fail(w, ingestionID, b.table.Name, err)
-			return
+			return nil, s.failure(ingestionID, err)
 		}
-		a.Write(w)
-		return
+		return a, nil
 	}
-	s.insertOnce(ctx, w, r, b)
+	return s.insertOnce(ctx, r, b)
 }
 
 // insertOnce writes a batch that has an Idempotency-Key under its claim.
-func (s *Service) insertOnce(ctx context.Context, w http.ResponseWriter, r *http.Request, b batch) {
+func (s *Service) insertOnce(ctx context.Context, r *http.Request, b batch) (any, error) {
 	ingestionID := "api:" + b.table.Name + ":" + b.key
 	log := s.log.With(logging.KeyIngestionID, ingestionID, logging.KeyTable, b.table.Name)
 	caller := "anonymous"
@@ -197,26 +183,27 @@ func (s *Service) insertOnce(ctx context.Context, w http.ResponseWriter, r *http
 	}
 	res, err := s.claims.Begin(ctx, idempotency.Request{Scope: b.table.Name, Caller: caller, Key: b.key, Fingerprint: b.fingerprint})
 	if err != nil {
-		log.Error("idempotency claim not taken", logging.KeyError, err)
-		unavailable(w, "the idempotency claim could not be read or written; retry with the same Idempotency-Key")
-		return
+		return nil, httpapi.Unavailable("the idempotency claim could not be read or written; retry with the same Idempotency-Key",
+			fmt.Errorf("batch %s: idempotency claim not taken: %w", ingestionID, err))
 	}
 	switch res.Outcome {
 	case idempotency.Replay:
 		log.Info("batch answered again: repeated Idempotency-Key", "status", res.Answer.Status)
-		w.Header().Set(ReplayedHeader, "true")
-		res.Answer.Write(w)
-		return
+		a := res.Answer
+		a.Header = a.Header.Clone()
+		if a.Header == nil {
+			a.Header = http.Header{}
+		}
+		a.Header.Set(ReplayedHeader, "true")
+		return a, nil
 	case idempotency.Reused:
 		log.Warn("batch refused: Idempotency-Key reused with another request")
-		httpapi.Error(w, http.StatusUnprocessableEntity, "idempotency_key_reused",
+		return nil, httpapi.Errorf(http.StatusUnprocessableEntity, "idempotency_key_reused",
 			"this Idempotency-Key was used for a different request (another body, media type or atomic); use a new key for a new batch")
-		return
 	case idempotency.Busy:
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(res.RetryAfter.Seconds()))))
-		httpapi.Error(w, http.StatusConflict, "request_in_progress",
-			"a request with this Idempotency-Key is being processed; retry after Retry-After seconds for its answer")
-		return
+		return nil, httpapi.Errorf(http.StatusConflict, "request_in_progress",
+			"a request with this Idempotency-Key is being processed; retry after Retry-After seconds for its answer").
+			WithHeader("Retry-After", strconv.Itoa(int(math.Ceil(res.RetryAfter.Seconds()))))
 	}
 	claim := res.Claim
 	if claim.Attempt() > 1 {
@@ -230,8 +217,7 @@ func (s *Service) insertOnce(ctx context.Context, w http.ResponseWriter, r *http
 		if rerr := claim.Release(record); rerr != nil {
 			log.Warn("batch claim not released; a retry waits for its lease to end", logging.KeyError, rerr, "lease_until", claim.Deadline())
 		}
-		s.fail(w, ingestionID, b.table.Name, err)
-		return
+		return nil, s.failure(ingestionID, err)
 	}
 	switch err := claim.Finish(record, a); {
 	case errors.Is(err, idempotency.ErrLost):
@@ -241,57 +227,45 @@ func (s *Service) insertOnce(ctx context.Context, w http.ResponseWriter, r *http
 		// again with the same _ingested_at, which readers see once.
 		log.Warn("batch answer not recorded in its claim", logging.KeyError, err)
 	}
-	a.Write(w)
+	return a, nil
 }
 
 // claimWriteTimeout bounds the recording of a claim's outcome.
 const claimWriteTimeout = 10 * time.Second
 
-// parse reads and validates a request, or answers it with a 4xx.
-func (s *Service) parse(w http.ResponseWriter, r *http.Request) (batch, bool) {
+// parse reads and validates a request, or refuses it with a 4xx problem.
+func (s *Service) parse(r *http.Request) (batch, error) {
 	t, ok := s.dict.Table(r.PathValue("table"))
 	if !ok {
-		httpapi.Error(w, http.StatusNotFound, "unknown_table", fmt.Sprintf("no table %q; tables are %v", r.PathValue("table"), s.dict.Names()))
-		return batch{}, false
+		return batch{}, httpapi.Errorf(http.StatusNotFound, "unknown_table", "no table %q; tables are %v", r.PathValue("table"), s.dict.Names())
 	}
 	b := batch{table: t}
 	if v := r.URL.Query().Get("atomic"); v != "" {
 		a, err := strconv.ParseBool(v)
 		if err != nil {
-			httpapi.Error(w, http.StatusBadRequest, "invalid_parameter", "atomic must be true or false, got "+strconv.Quote(v))
-			return batch{}, false
+			return batch{}, httpapi.Errorf(http.StatusBadRequest, "invalid_parameter", "atomic must be true or false, got %s", strconv.Quote(v))
 		}
 		b.atomic = a
 	}
 	b.key = r.Header.Get("Idempotency-Key")
 	if b.key != "" && !validKey(b.key) {
-		httpapi.Error(w, http.StatusBadRequest, "invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters")
-		return batch{}, false
+		return batch{}, httpapi.Errorf(http.StatusBadRequest, "invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters")
 	}
 	media, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || (media != "application/json" && media != "text/csv") {
-		httpapi.Error(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "send application/json or text/csv")
-		return batch{}, false
+		return batch{}, httpapi.Errorf(http.StatusUnsupportedMediaType, "unsupported_media_type", "send application/json or text/csv")
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		httpapi.Error(w, http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("the body is larger than %d bytes; send fewer rows per request", s.maxBody))
-		return batch{}, false
-	}
+	body, err := httpapi.ReadBody(r, s.maxBody)
 	if err != nil {
-		httpapi.Error(w, http.StatusBadRequest, "malformed_body", "reading the body: "+err.Error())
-		return batch{}, false
+		return batch{}, err
 	}
 	if media == "text/csv" {
 		b.items, err = parseCSV(t, body)
 	} else {
 		b.items, err = parseJSON(t, body)
 	}
-	var bad *badRequest
-	if errors.As(err, &bad) {
-		httpapi.Error(w, http.StatusBadRequest, bad.code, bad.detail)
-		return batch{}, false
+	if err != nil {
+		return batch{}, err
 	}
 	if b.key != "" {
 		canonical := body
@@ -300,19 +274,18 @@ func (s *Service) parse(w http.ResponseWriter, r *http.Request) (batch, bool) {
 		}
 		b.fingerprint = idempotency.Fingerprint([]byte(media), []byte(strconv.FormatBool(b.atomic)), canonical)
 	}
-	return b, true
+	return b, nil
 }
 
-// fail answers a batch that could not be written: 503 when a retry may
-// succeed, 500 otherwise.
-func (s *Service) fail(w http.ResponseWriter, ingestionID, table string, err error) {
-	s.log.Error("batch not written", logging.KeyIngestionID, ingestionID, logging.KeyTable, table, logging.KeyError, err)
+// failure is a batch that could not be written: a 503 when a retry may
+// succeed, a 500 otherwise.
+func (s *Service) failure(ingestionID string, err error) error {
+	err = fmt.Errorf("batch %s not written: %w", ingestionID, err)
 	var ce *claimError
 	if errors.As(err, &ce) || s.transient(err) {
-		unavailable(w, "BigQuery did not take the rows; retry with the same Idempotency-Key")
-		return
+		return httpapi.Unavailable("BigQuery did not take the rows; retry with the same Idempotency-Key", err)
 	}
-	httpapi.Error(w, http.StatusInternalServerError, "internal", "the rows could not be written; see the function's logs")
+	return err
 }
 
 // writeRejects appends a batch's refused rows to rejected_rows, once per
@@ -344,12 +317,6 @@ type claimError struct{ err error }
 
 func (e *claimError) Error() string { return "idempotency claim: " + e.err.Error() }
 func (e *claimError) Unwrap() error { return e.err }
-
-// unavailable answers 503 with a Retry-After.
-func unavailable(w http.ResponseWriter, detail string) {
-	w.Header().Set("Retry-After", "1")
-	httpapi.Error(w, http.StatusServiceUnavailable, "unavailable", detail)
-}
 
 // write refuses duplicates, records refused rows and appends the valid ones,
 // all stamped with receivedAt, and returns the answer. With a claim, the
@@ -383,11 +350,11 @@ func (s *Service) write(ctx context.Context, b batch, ingestionID string, receiv
 	switch {
 	case b.atomic && len(rejects) > 0:
 		log.Info("batch refused: atomic and with invalid rows", "received", res.Received, "refused", len(rejects))
-		return httpapi.RenderProblem(httpapi.Problem{Status: http.StatusUnprocessableEntity, Code: "invalid_rows",
+		return httpapi.RenderProblem(&httpapi.Problem{Status: http.StatusUnprocessableEntity, Code: "invalid_rows",
 			Detail: fmt.Sprintf("%d of %d rows are invalid and atomic=true: nothing was inserted", len(rejects), len(items)), Errors: res.Refused}), nil
 	case len(valid) == 0:
 		log.Info("batch refused: no valid row", "received", res.Received)
-		return httpapi.RenderProblem(httpapi.Problem{Status: http.StatusUnprocessableEntity, Code: "no_valid_rows",
+		return httpapi.RenderProblem(&httpapi.Problem{Status: http.StatusUnprocessableEntity, Code: "no_valid_rows",
 			Detail: fmt.Sprintf("none of the %d rows is valid: nothing was inserted", len(items)), Errors: res.Refused}), nil
 	}
 	if err := s.appender.Append(ctx, warehouse.RawTable(t.Name), warehouse.RawSchema(t), valid); err != nil {

@@ -1,8 +1,6 @@
 package metrics
 
 import (
-	"bytes"
-	"encoding/csv"
 	"mime"
 	"net/http"
 	"strconv"
@@ -16,138 +14,107 @@ import (
 // GET /departments-above-mean and GET /report for readers, POST /refresh for
 // admins (and the scheduler's service account), and GET /openapi.json.
 func (s *Service) Handler(guard *auth.Guard) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("GET /hires-by-quarter", guard.Require(auth.Reader, http.HandlerFunc(s.hiresByQuarter)))
-	mux.Handle("GET /departments-above-mean", guard.Require(auth.Reader, http.HandlerFunc(s.departmentsAboveMean)))
-	mux.Handle("GET /report", guard.Require(auth.Reader, http.HandlerFunc(s.report)))
-	mux.Handle("POST /refresh", guard.Require(auth.Admin, http.HandlerFunc(s.refresh)))
-	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
-		httpapi.WriteJSON(w, http.StatusOK, OpenAPI())
-	})
-	for path, method := range map[string]string{"/hires-by-quarter": "GET", "/departments-above-mean": "GET", "/report": "GET", "/refresh": "POST"} {
-		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Allow", method)
-			httpapi.Error(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed here; use "+method)
-		})
-	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		httpapi.Error(w, http.StatusNotFound, "not_found", "no endpoint "+r.URL.Path+"; see /openapi.json")
-	})
+	mux := httpapi.NewMux(OpenAPI())
+	mux.Handle(http.MethodGet, "/hires-by-quarter", guard.Require(auth.Reader, httpapi.Handle(s.log, s.hiresByQuarter)))
+	mux.Handle(http.MethodGet, "/departments-above-mean", guard.Require(auth.Reader, httpapi.Handle(s.log, s.departmentsAboveMean)))
+	mux.Handle(http.MethodGet, "/report", guard.Require(auth.Reader, httpapi.Handle(s.log, s.report)))
+	mux.Handle(http.MethodPost, "/refresh", guard.Require(auth.Admin, httpapi.Handle(s.log, s.refresh)))
 	return mux
 }
 
 // year reads the year parameter: DefaultYear when absent.
-func year(w http.ResponseWriter, r *http.Request) (int, bool) {
+func year(r *http.Request) (int, error) {
 	v := r.URL.Query().Get("year")
 	if v == "" {
-		return DefaultYear, true
+		return DefaultYear, nil
 	}
 	y, err := strconv.Atoi(v)
 	if err != nil || y < MinYear || y > MaxYear {
-		httpapi.Error(w, http.StatusBadRequest, "invalid_year", "year must be a whole number from "+strconv.Itoa(MinYear)+" to "+strconv.Itoa(MaxYear)+", got "+strconv.Quote(v))
-		return 0, false
+		return 0, httpapi.Errorf(http.StatusBadRequest, "invalid_year", "year must be a whole number from %d to %d, got %s", MinYear, MaxYear, strconv.Quote(v))
 	}
-	return y, true
+	return y, nil
 }
 
 // wantsCSV reads format=csv|json, or else the Accept header.
-func wantsCSV(w http.ResponseWriter, r *http.Request) (csv, ok bool) {
+func wantsCSV(r *http.Request) (bool, error) {
 	switch f := r.URL.Query().Get("format"); f {
 	case "csv":
-		return true, true
+		return true, nil
 	case "json":
-		return false, true
+		return false, nil
 	case "":
 	default:
-		httpapi.Error(w, http.StatusBadRequest, "invalid_format", "format must be json or csv, got "+strconv.Quote(f))
-		return false, false
+		return false, httpapi.Errorf(http.StatusBadRequest, "invalid_format", "format must be json or csv, got %s", strconv.Quote(f))
 	}
 	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
 		if mt, _, err := mime.ParseMediaType(strings.TrimSpace(part)); err == nil && mt == "text/csv" {
-			return true, true
+			return true, nil
 		}
 	}
-	return false, true
+	return false, nil
 }
 
-func (s *Service) fail(w http.ResponseWriter, what string, err error) {
-	s.log.Error(what+" failed", "error", err)
-	httpapi.Error(w, http.StatusServiceUnavailable, "unavailable", what+" failed; retry later")
+// unavailable is a failed read or refresh of BigQuery: a 503, which a
+// later try may not get.
+func unavailable(what string, err error) error {
+	return httpapi.Unavailable(what+" failed; retry later", err)
 }
 
-func (s *Service) hiresByQuarter(w http.ResponseWriter, r *http.Request) {
-	y, ok := year(w, r)
-	if !ok {
-		return
+// params reads the year and the format of a metric request.
+func params(r *http.Request) (y int, asCSV bool, err error) {
+	if y, err = year(r); err != nil {
+		return 0, false, err
 	}
-	asCSV, ok := wantsCSV(w, r)
-	if !ok {
-		return
+	asCSV, err = wantsCSV(r)
+	return y, asCSV, err
+}
+
+func (s *Service) hiresByQuarter(r *http.Request) (any, error) {
+	y, asCSV, err := params(r)
+	if err != nil {
+		return nil, err
 	}
 	rows, err := s.HiresByQuarter(r.Context(), y)
 	if err != nil {
-		s.fail(w, "hires by quarter", err)
-		return
+		return nil, unavailable("hires by quarter", err)
 	}
 	if asCSV {
-		records := [][]string{{"department", "job", "Q1", "Q2", "Q3", "Q4"}}
+		out := httpapi.CSV{Header: []string{"department", "job", "Q1", "Q2", "Q3", "Q4"}}
 		for _, row := range rows {
-			records = append(records, []string{row.Department, row.Job, itoa(row.Q1), itoa(row.Q2), itoa(row.Q3), itoa(row.Q4)})
+			out.Rows = append(out.Rows, []string{row.Department, row.Job, itoa(row.Q1), itoa(row.Q2), itoa(row.Q3), itoa(row.Q4)})
 		}
-		writeCSV(w, records)
-		return
+		return out, nil
 	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"year": y, "rows": rows})
+	return map[string]any{"year": y, "rows": rows}, nil
 }
 
-func (s *Service) departmentsAboveMean(w http.ResponseWriter, r *http.Request) {
-	y, ok := year(w, r)
-	if !ok {
-		return
-	}
-	asCSV, ok := wantsCSV(w, r)
-	if !ok {
-		return
+func (s *Service) departmentsAboveMean(r *http.Request) (any, error) {
+	y, asCSV, err := params(r)
+	if err != nil {
+		return nil, err
 	}
 	d, err := s.Departments(r.Context(), y)
 	if err != nil {
-		s.fail(w, "departments above the mean", err)
-		return
+		return nil, unavailable("departments above the mean", err)
 	}
 	if asCSV {
-		records := [][]string{{"id", "department", "hired"}}
+		out := httpapi.CSV{Header: []string{"id", "department", "hired"}}
 		for _, row := range d.AboveMean() {
-			records = append(records, []string{itoa(row.ID), row.Department, itoa(row.Hired)})
+			out.Rows = append(out.Rows, []string{itoa(row.ID), row.Department, itoa(row.Hired)})
 		}
-		writeCSV(w, records)
-		return
+		return out, nil
 	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{
+	return map[string]any{
 		"year": y, "mean": d.Mean, "departments": len(d.All), "hires": d.Hires(), "rows": d.AboveMean(),
-	})
+	}, nil
 }
 
-func (s *Service) refresh(w http.ResponseWriter, r *http.Request) {
+func (s *Service) refresh(r *http.Request) (any, error) {
 	res, err := s.Refresh(r.Context())
 	if err != nil {
-		s.fail(w, "refreshing the metric tables", err)
-		return
+		return nil, unavailable("refreshing the metric tables", err)
 	}
-	httpapi.WriteJSON(w, http.StatusOK, res)
+	return res, nil
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
-// writeCSV writes records as text/csv with a header row.
-func writeCSV(w http.ResponseWriter, records [][]string) {
-	var buf bytes.Buffer
-	cw := csv.NewWriter(&buf)
-	if err := cw.WriteAll(records); err != nil {
-		httpapi.Error(w, http.StatusInternalServerError, "internal", "writing CSV failed")
-		return
-	}
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(buf.Bytes())
-}

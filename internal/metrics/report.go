@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/hiring-pipeline/hiring-pipeline/internal/httpapi"
 )
 
 //go:embed report.html
@@ -212,20 +214,16 @@ func tickStep(top int64) int64 {
 	return step
 }
 
-func (s *Service) report(w http.ResponseWriter, r *http.Request) {
-	y, ok := year(w, r)
-	if !ok {
-		return
+func (s *Service) report(r *http.Request) (any, error) {
+	y, err := year(r)
+	if err != nil {
+		return nil, err
 	}
 	page, err := s.Report(r.Context(), y)
 	if err != nil {
-		s.fail(w, "the report", err)
-		return
+		return nil, unavailable("the report", err)
 	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:; form-action 'self'")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(page)
+	return httpapi.Answer{Status: http.StatusOK, ContentType: "text/html; charset=utf-8", Body: page, Header: http.Header{
+		"Content-Security-Policy": {"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:; form-action 'self'"},
+	}}, nil
 }
