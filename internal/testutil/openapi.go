@@ -55,9 +55,11 @@ func router(t testing.TB, doc map[string]any) routers.Router {
 // mounts it at /<name>/: that first path segment is dropped. A path the
 // document does not have must answer 404, and a status the operation does
 // not document fails. Every answer must also carry
-// Content-Type and X-Content-Type-Options: nosniff.
+// Content-Type and X-Content-Type-Options: nosniff, and a 5xx answer must
+// be generic (see CheckServerError).
 func ValidateResponse(t testing.TB, doc map[string]any, req *http.Request, status int, header http.Header, body []byte) {
 	t.Helper()
+	CheckServerError(t, status, body)
 	if header.Get("X-Content-Type-Options") != "nosniff" || header.Get("Content-Type") == "" {
 		t.Errorf("%s %s: headers %v lack Content-Type or nosniff", req.Method, req.URL.Path, header)
 	}
@@ -83,6 +85,32 @@ func ValidateResponse(t testing.TB, doc map[string]any, req *http.Request, statu
 	}
 	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
 		t.Errorf("%s %s: the %d answer does not match the OpenAPI document: %v\n%.300s", req.Method, path, status, err, body)
+	}
+}
+
+// internalText are parts of messages that only the server's side writes:
+// errors of Google clients and of BigQuery, object and job names, Go
+// source positions.
+var internalText = []string{"googleapi", "rpc error", "gs://", "job ", "jobs/", ".go:", "manifest.json", "projects/", "panic"}
+
+// CheckServerError fails unless a 5xx answer's body is a problem with an
+// error_id and no internal text. Other answers pass.
+func CheckServerError(t testing.TB, status int, body []byte) {
+	t.Helper()
+	if status < 500 {
+		return
+	}
+	var p struct {
+		Code    string `json:"code"`
+		ErrorID string `json:"error_id"`
+	}
+	if err := json.Unmarshal(body, &p); err != nil || p.Code == "" || p.ErrorID == "" {
+		t.Errorf("the %d answer %.300s is not a problem with a code and an error_id", status, body)
+	}
+	for _, s := range internalText {
+		if strings.Contains(string(body), s) {
+			t.Errorf("the %d answer %.300s carries internal text (%q)", status, body, s)
+		}
 	}
 }
 
