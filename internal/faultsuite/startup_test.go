@@ -38,13 +38,22 @@ func TestStartupFailure_Problem(t *testing.T) {
 	if err := json.Unmarshal(body, &p); err != nil || p.Code != "cannot_start" || strings.Contains(p.Detail, "MAX_BODY_BYTES") {
 		t.Fatalf("problem %s, want code cannot_start and no reason", body)
 	}
-	for _, line := range bytes.Split([]byte(e.logs.String()), []byte("\n")) {
-		if bytes.Contains(line, []byte(p.ErrorID)) {
-			if !bytes.Contains(line, []byte(`"severity":"ERROR"`)) || !bytes.Contains(line, []byte("MAX_BODY_BYTES must be positive")) {
-				t.Errorf("the log line of error_id %s is %s, want an ERROR with the reason", p.ErrorID, line)
+	// The instance's output reaches the buffer through a pipe: wait for
+	// the line.
+	var line []byte
+	err = testutil.WaitFor(t.Context(), func() (bool, error) {
+		for _, l := range bytes.Split([]byte(e.logs.String()), []byte("\n")) {
+			if bytes.Contains(l, []byte(p.ErrorID)) {
+				line = l
+				return true, nil
 			}
-			return
 		}
+		return false, nil
+	})
+	if err != nil {
+		t.Fatalf("no log line has error_id %s: %v; logs:\n%s", p.ErrorID, err, tail(e.logs.String(), 2000))
 	}
-	t.Errorf("no log line has error_id %s; logs:\n%s", p.ErrorID, tail(e.logs.String(), 2000))
+	if !bytes.Contains(line, []byte(`"severity":"ERROR"`)) || !bytes.Contains(line, []byte("MAX_BODY_BYTES must be positive")) {
+		t.Errorf("the log line of error_id %s is %s, want an ERROR with the reason", p.ErrorID, line)
+	}
 }
