@@ -27,8 +27,14 @@ func ReadBody(r *http.Request, max int64) ([]byte, error) {
 // member unknown to v, no member twice in any object at any level, and
 // nothing after it. A refusal is the 400 problem malformed_body, whose
 // detail says what and where.
-func DecodeJSON(data []byte, v any) error {
-	if err := CheckJSON(data); err != nil {
+func DecodeJSON(data []byte, v any) error { return DecodeJSONLevels(data, v, -1) }
+
+// DecodeJSONLevels is DecodeJSON for a body whose values below the first
+// levels of nesting v keeps as json.RawMessage, for a parser of its own
+// that refuses their duplicate and unknown members with finer reasons (the
+// rows of insert-rows, refused one by one). levels < 0 means every level.
+func DecodeJSONLevels(data []byte, v any, levels int) error {
+	if err := checkJSON(data, levels); err != nil {
 		return Errorf(http.StatusBadRequest, "malformed_body", "%s", err.Error())
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -70,10 +76,14 @@ func jsonType(kind string) string {
 // CheckJSON checks that data is exactly one JSON value, with no member twice
 // in any object at any level, and nothing after it. Its error says where,
 // as a path such as rows[3].name, and never quotes a value.
-func CheckJSON(data []byte) error {
+func CheckJSON(data []byte) error { return checkJSON(data, -1) }
+
+// checkJSON is CheckJSON with duplicate members looked for in the objects
+// of the first levels of nesting only (all of them when levels < 0).
+func checkJSON(data []byte, levels int) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	if err := checkValue(dec, "the body"); err != nil {
+	if err := checkValue(dec, "the body", levels); err != nil {
 		return err
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
@@ -82,7 +92,7 @@ func CheckJSON(data []byte) error {
 	return nil
 }
 
-func checkValue(dec *json.Decoder, path string) error {
+func checkValue(dec *json.Decoder, path string, levels int) error {
 	tok, err := dec.Token()
 	if err != nil {
 		return syntaxProblem(dec, err)
@@ -100,17 +110,17 @@ func checkValue(dec *json.Decoder, path string) error {
 				return syntaxProblem(dec, err)
 			}
 			name, _ := tok.(string)
-			if seen[name] {
+			if seen[name] && levels != 0 {
 				return fmt.Errorf("%s has the member %s twice", path, strconv.Quote(name))
 			}
 			seen[name] = true
-			if err := checkValue(dec, member(path, name)); err != nil {
+			if err := checkValue(dec, member(path, name), deeper(levels)); err != nil {
 				return err
 			}
 		}
 	case '[':
 		for i := 0; dec.More(); i++ {
-			if err := checkValue(dec, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+			if err := checkValue(dec, fmt.Sprintf("%s[%d]", path, i), deeper(levels)); err != nil {
 				return err
 			}
 		}
@@ -119,6 +129,15 @@ func checkValue(dec *json.Decoder, path string) error {
 		return syntaxProblem(dec, err)
 	}
 	return nil
+}
+
+// deeper returns the levels left one level down: every level stays every
+// level, and none stays none.
+func deeper(levels int) int {
+	if levels > 0 {
+		return levels - 1
+	}
+	return levels
 }
 
 func member(path, name string) string {

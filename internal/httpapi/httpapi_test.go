@@ -86,6 +86,20 @@ func TestDecodeJSON(t *testing.T) {
 	}
 }
 
+func TestDecodeJSONLevels(t *testing.T) {
+	t.Parallel()
+	var body struct {
+		Rows []json.RawMessage `json:"rows"`
+	}
+	if err := httpapi.DecodeJSONLevels([]byte(`{"rows":[{"id":1,"id":2}]}`), &body, 1); err != nil || len(body.Rows) != 1 {
+		t.Errorf("a row's duplicate member, below the first level: %v, %d rows; want it decoded for the row's parser", err, len(body.Rows))
+	}
+	var p *httpapi.Problem
+	if err := httpapi.DecodeJSONLevels([]byte(`{"rows":[],"rows":[{"id":1}]}`), &body, 1); !errors.As(err, &p) || !strings.Contains(p.Detail, `"rows" twice`) {
+		t.Errorf("rows twice: %v, want a malformed_body problem", err)
+	}
+}
+
 func TestNeutralise(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{

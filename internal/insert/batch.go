@@ -28,12 +28,13 @@ type item struct {
 }
 
 // parseJSON reads a body {"rows": [ {...}, ... ]} strictly (see
-// httpapi.DecodeJSON): 1 to MaxRows rows. Rows are validated one by one.
+// httpapi.DecodeJSON): 1 to MaxRows rows. Rows are validated one by one: a
+// row with a member twice or unknown is refused with its own rule.
 func parseJSON(t *dictionary.Table, body []byte) ([]item, error) {
 	var req struct {
 		Rows []json.RawMessage `json:"rows"`
 	}
-	if err := httpapi.DecodeJSON(body, &req); err != nil {
+	if err := httpapi.DecodeJSONLevels(body, &req, 1); err != nil {
 		return nil, err
 	}
 	if req.Rows == nil {
