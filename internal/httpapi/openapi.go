@@ -24,6 +24,8 @@ func OpenAPI(title, description, role string, paths, schemas Object) Object {
 				"status": Object{"type": "integer"},
 				"detail": Object{"type": "string", "description": "What went wrong with this request."},
 				"code":   Object{"type": "string", "description": "Machine-readable code of the problem; the README lists them."},
+				"error_id": Object{"type": "string", "description": "On a 5xx answer: the id of the ERROR log line that has the error. " +
+					"A 5xx answer carries no other detail of the failure."},
 				"errors": Object{"description": "Details, for the codes that have them."},
 			},
 		},

@@ -18,7 +18,9 @@ func OpenAPI() map[string]any {
 	yearParam := obj{"name": "year", "in": "query", "schema": obj{"type": "integer", "minimum": MinYear, "maximum": MaxYear, "default": DefaultYear},
 		"description": "The year of the hires (UTC)."}
 	formatParam := obj{"name": "format", "in": "query", "schema": obj{"type": "string", "enum": []string{"json", "csv"}},
-		"description": "csv gives CSV with a header row; so does Accept: text/csv. JSON otherwise."}
+		"description": "csv gives CSV with a header row; so does Accept: text/csv. JSON otherwise. " +
+			"In CSV, a cell that begins with =, +, -, @, a tab or a carriage return gets a leading ' so that no spreadsheet " +
+			"runs it as a formula (OWASP CSV injection); JSON carries the values unchanged."}
 	csvContent := obj{"schema": obj{"type": "string"}}
 	get := func(id, summary, schema string) obj {
 		responses := httpapi.Problems(http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusServiceUnavailable)
