@@ -168,7 +168,7 @@ func (c *backupsCmd) Validate() error {
 	return checkTables([]string{c.Table})
 }
 
-// Run prints the complete backups, newest first.
+// Run prints the backups, newest first, corrupt ones with their reason.
 func (c *backupsCmd) Run(ctx context.Context, con *console) error {
 	var out struct {
 		Backups []backup.Summary `json:"backups"`
