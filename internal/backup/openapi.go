@@ -84,7 +84,7 @@ func RestoreOpenAPI() map[string]any {
 	paths := obj{
 		"/backups": obj{
 			"get": obj{
-				"summary":     "List the complete backups.",
+				"summary":     "List the backups: complete ones, and corrupt ones with the reason.",
 				"operationId": "listBackups",
 				"parameters":  []any{obj{"name": "table", "in": "query", "schema": obj{"type": "string"}, "description": "Only backups that hold this table."}},
 				"responses":   list,

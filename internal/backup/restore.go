@@ -247,6 +247,9 @@ func (r *Restorer) restoreKey(ctx context.Context, backupID, table, target strin
 	key := hex.EncodeToString(sum[:8])
 	if target != warehouse.RawTable(table) && err == nil {
 		job, jerr := r.bq.JobFromID(ctx, copyJobID(key))
+		if jerr != nil && !warehouse.IsCode(jerr, http.StatusNotFound) {
+			return "", fmt.Errorf("restore: job %s: %w", copyJobID(key), jerr)
+		}
 		if jerr != nil || job.LastStatus().Err() != nil {
 			return "", refuse(http.StatusBadRequest, "target_table_exists", "target_table %s exists; name a new table", target)
 		}
