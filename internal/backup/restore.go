@@ -485,8 +485,8 @@ func (r *Restorer) load(ctx context.Context, t *dictionary.Table, key string, fi
 	if err != nil {
 		return err
 	}
-	// A staging table left by a crash expires.
-	md.ExpirationTime = time.Now().Add(24 * time.Hour)
+	// No expiration: a copy could carry it to the target. Only a crash
+	// leaves a staging table; a retry with the same key reuses and drops it.
 	if err := staging.Create(ctx, md); err != nil && !warehouse.IsCode(err, http.StatusConflict) {
 		return fmt.Errorf("restore: create %s: %w", staging.TableID, err)
 	}
