@@ -168,7 +168,7 @@ func (c *backupsCmd) Validate() error {
 	return checkTables([]string{c.Table})
 }
 
-// Run prints the complete backups, newest first.
+// Run prints the backups, newest first, corrupt ones with their reason.
 func (c *backupsCmd) Run(ctx context.Context, con *console) error {
 	var out struct {
 		Backups []backup.Summary `json:"backups"`
@@ -190,6 +190,10 @@ func (c *backupsCmd) Run(ctx context.Context, con *console) error {
 	tw := tabwriter.NewWriter(con.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "backup\tsnapshot\ttables (rows)")
 	for _, b := range out.Backups {
+		if b.Status == backup.StatusCorrupt {
+			fmt.Fprintf(tw, "%s	%s	%s\n", b.BackupID, "corrupt", b.Reason)
+			continue
+		}
 		var parts []string
 		for _, t := range b.Tables {
 			parts = append(parts, fmt.Sprintf("%s %d", t.Table, t.Rows))
@@ -205,7 +209,7 @@ type restoreCmd struct {
 	Table  string `help:"Table to restore." required:""`
 	Backup string `help:"Backup id, or latest." required:"" placeholder:"ID"`
 	DryRun bool   `help:"Verify the backup without loading it."`
-	To     string `help:"Load into this table instead of the table's own raw table, for inspection." placeholder:"TABLE"`
+	To     string `help:"Create this new table, named restore_..., instead of replacing the table's raw table, for inspection." placeholder:"TABLE"`
 }
 
 // Validate checks the table name.

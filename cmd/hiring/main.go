@@ -25,7 +25,7 @@ type cli struct {
 	Load    loadCmd    `cmd:"" help:"Upload CSV files to the landing bucket of a running stack and report how each loaded."`
 	Insert  insertCmd  `cmd:"" help:"Send a file's rows to insert-rows in batches of up to 1000, and print totals inserted and refused."`
 	Backup  backupCmd  `cmd:"" help:"Back every table (or those named) up to Avro in the backup bucket, as of one point in time."`
-	Backups backupsCmd `cmd:"" help:"List the complete backups, newest first."`
+	Backups backupsCmd `cmd:"" help:"List the backups, newest first; a corrupt one with its reason."`
 	Restore restoreCmd `cmd:"" help:"Verify a backup of a table and replace the table's rows with it (or load it into another table)."`
 	Metrics metricsCmd `cmd:"" help:"Print a stakeholder metric of a year: hires-by-quarter or departments-above-mean."`
 	Report  reportCmd  `cmd:"" help:"Save the visual report of a year as one self-contained HTML file."`

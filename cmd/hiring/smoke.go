@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -467,7 +468,8 @@ func (t smokeTarget) restoreDryRun(ctx context.Context) []smokeCheck {
 		if res.Backups == nil {
 			return "", errors.New("the answer has no backups")
 		}
-		backups = *res.Backups
+		// A corrupt backup is listed too, and latest skips it.
+		backups = slices.DeleteFunc(*res.Backups, func(s backup.Summary) bool { return s.Status != backup.StatusComplete })
 		if len(backups) == 0 {
 			return "no complete backup of " + table, nil
 		}

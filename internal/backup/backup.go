@@ -3,17 +3,19 @@ package backup
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	"cloud.google.com/go/bigquery"
 	"cloud.google.com/go/storage"
-	"google.golang.org/api/googleapi"
 	"google.golang.org/api/iterator"
 
 	"github.com/hiring-pipeline/hiring-pipeline/internal/auth"
@@ -98,7 +100,7 @@ func (b *Backuper) Run(ctx context.Context, req Request) (*Result, error) {
 	if !req.ScheduledAt.IsZero() && req.ScheduledAt.Before(now) {
 		at = req.ScheduledAt.UTC().Truncate(time.Millisecond)
 	}
-	id := at.Truncate(time.Second).Format(IDLayout)
+	id := backupID(at, tables, len(b.dict.Tables()))
 	log := b.log.With("backup_id", id)
 	if m, err := readManifest(ctx, b.bucket, id); err == nil {
 		log.Info("backup already complete")
@@ -125,6 +127,26 @@ func (b *Backuper) Run(ctx context.Context, req Request) (*Result, error) {
 	return &Result{Manifest: m}, nil
 }
 
+// backupID derives a backup's id from its time, to the second, and its
+// tables: a backup of every table has the time alone; one of some tables
+// adds "-" and 8 hex digits of a SHA-256 of their sorted names. So a
+// retried trigger finds its backup, and two backups of different tables in
+// one second have their own ids, folders, job ids and manifests.
+func backupID(at time.Time, tables []*dictionary.Table, all int) string {
+	id := at.Truncate(time.Second).Format(IDLayout)
+	names := make([]string, len(tables))
+	for i, t := range tables {
+		names[i] = t.Name
+	}
+	slices.Sort(names)
+	names = slices.Compact(names)
+	if len(names) == all {
+		return id
+	}
+	sum := sha256.Sum256([]byte(strings.Join(names, ",")))
+	return id + "-" + hex.EncodeToString(sum[:4])
+}
+
 // RequestError is a request the Backuper refuses.
 type RequestError struct{ msg string }
 
@@ -149,7 +171,7 @@ func (b *Backuper) tables(names []string) ([]*dictionary.Table, error) {
 func (b *Backuper) table(ctx context.Context, id string, at time.Time, t *dictionary.Table) (TableBackup, error) {
 	ds := b.bq.Dataset(b.dataset)
 	raw := warehouse.RawTable(t.Name)
-	tmp := ds.Table("_backup_" + id + "_" + t.Name)
+	tmp := ds.Table("_backup_" + strings.ReplaceAll(id, "-", "_") + "_" + t.Name)
 	prefix := id + "/" + t.Name + "/"
 	tb := TableBackup{
 		Table:        t.Name,
@@ -168,7 +190,7 @@ func (b *Backuper) table(ctx context.Context, id string, at time.Time, t *dictio
 	copier.CreateDisposition = bigquery.CreateIfNeeded
 	copier.JobID = tb.CopyJobID
 	copier.Labels = map[string]string{"component": "backup-tables"}
-	if err := runJob(ctx, b.bq, tb.CopyJobID, copier.Run); err != nil {
+	if _, err := warehouse.RunJob(ctx, b.bq, tb.CopyJobID, copier.Run); err != nil {
 		return tb, err
 	}
 	ref := bigquery.NewGCSReference("gs://" + b.name + "/" + prefix + "part-*.avro")
@@ -178,7 +200,7 @@ func (b *Backuper) table(ctx context.Context, id string, at time.Time, t *dictio
 	ext.UseAvroLogicalTypes = true
 	ext.JobID = tb.ExtractJobID
 	ext.Labels = map[string]string{"component": "backup-tables"}
-	if err := runJob(ctx, b.bq, tb.ExtractJobID, ext.Run); err != nil {
+	if _, err := warehouse.RunJob(ctx, b.bq, tb.ExtractJobID, ext.Run); err != nil {
 		return tb, err
 	}
 	if tb.Files, err = b.files(ctx, prefix); err != nil {
@@ -187,7 +209,7 @@ func (b *Backuper) table(ctx context.Context, id string, at time.Time, t *dictio
 	if tb.Rows, err = b.rows(ctx, tmp, tb.Files); err != nil {
 		return tb, err
 	}
-	if err := tmp.Delete(ctx); err != nil && !isCode(err, http.StatusNotFound) {
+	if err := tmp.Delete(ctx); err != nil && !warehouse.IsCode(err, http.StatusNotFound) {
 		return tb, fmt.Errorf("delete %s: %w", tmp.TableID, err)
 	}
 	return tb, nil
@@ -200,7 +222,7 @@ func (b *Backuper) rows(ctx context.Context, tmp *bigquery.Table, files []File) 
 	if err == nil {
 		return int64(md.NumRows), nil
 	}
-	if !isCode(err, http.StatusNotFound) {
+	if !warehouse.IsCode(err, http.StatusNotFound) {
 		return 0, fmt.Errorf("rows of %s: %w", tmp.TableID, err)
 	}
 	var total int64
@@ -214,7 +236,8 @@ func (b *Backuper) rows(ctx context.Context, tmp *bigquery.Table, files []File) 
 	return total, nil
 }
 
-// files lists the exported files of a table with their size and CRC32C.
+// files lists the exported files of a table with their size, CRC32C and
+// generation.
 func (b *Backuper) files(ctx context.Context, prefix string) ([]File, error) {
 	it := b.bucket.Objects(ctx, &storage.Query{Prefix: prefix})
 	var files []File
@@ -226,7 +249,7 @@ func (b *Backuper) files(ctx context.Context, prefix string) ([]File, error) {
 		if err != nil {
 			return nil, fmt.Errorf("list gs://%s/%s: %w", b.name, prefix, err)
 		}
-		files = append(files, File{URI: "gs://" + b.name + "/" + a.Name, Bytes: a.Size, CRC32C: a.CRC32C})
+		files = append(files, File{URI: "gs://" + b.name + "/" + a.Name, Bytes: a.Size, CRC32C: a.CRC32C, Generation: a.Generation})
 	}
 	if len(files) == 0 {
 		return nil, fmt.Errorf("the extract wrote no file under gs://%s/%s", b.name, prefix)
@@ -247,7 +270,7 @@ func (b *Backuper) writeManifest(ctx context.Context, m *Manifest) error {
 		_ = w.Close()
 		return fmt.Errorf("write the manifest: %w", err)
 	}
-	if err := w.Close(); err != nil && !isCode(err, http.StatusPreconditionFailed) {
+	if err := w.Close(); err != nil && !warehouse.IsCode(err, http.StatusPreconditionFailed) {
 		return fmt.Errorf("write the manifest: %w", err)
 	}
 	return nil
@@ -256,29 +279,4 @@ func (b *Backuper) writeManifest(ctx context.Context, m *Manifest) error {
 // jobID derives the id of a backup job.
 func jobID(backupID, table, kind string) string {
 	return "hiring_backup_" + backupID + "_" + table + "_" + kind
-}
-
-// runJob starts a job with a chosen id, or finds the one an earlier run
-// started, and waits for it.
-func runJob(ctx context.Context, bq *bigquery.Client, id string, start func(context.Context) (*bigquery.Job, error)) error {
-	job, err := start(ctx)
-	if isCode(err, http.StatusConflict) {
-		job, err = bq.JobFromID(ctx, id)
-	}
-	if err != nil {
-		return fmt.Errorf("job %s: %w", id, err)
-	}
-	status, err := job.Wait(ctx)
-	if err != nil {
-		return fmt.Errorf("job %s: %w", id, err)
-	}
-	if err := status.Err(); err != nil {
-		return fmt.Errorf("job %s failed: %w", id, err)
-	}
-	return nil
-}
-
-func isCode(err error, code int) bool {
-	var ge *googleapi.Error
-	return errors.As(err, &ge) && ge.Code == code
 }

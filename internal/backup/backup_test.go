@@ -336,10 +336,12 @@ func TestRestore_Refusals(t *testing.T) {
 			for j, f := range tb.Files {
 				src := strings.TrimPrefix(f.URI, "gs://"+e.cfg.Buckets.Backups+"/")
 				dst := id + strings.TrimPrefix(src, m.BackupID)
-				if _, err := bucket.Object(dst).CopierFrom(bucket.Object(src)).Run(ctx); err != nil {
+				a, err := bucket.Object(dst).CopierFrom(bucket.Object(src)).Run(ctx)
+				if err != nil {
 					t.Fatal(err)
 				}
 				tb.Files[j].URI = "gs://" + e.cfg.Buckets.Backups + "/" + dst
+				tb.Files[j].Generation = a.Generation
 			}
 			cp.Tables[i] = tb
 		}
@@ -398,7 +400,7 @@ func TestRestore_Refusals(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			f.CRC32C, f.Bytes = a.CRC32C, a.Size
+			f.CRC32C, f.Bytes, f.Generation = a.CRC32C, a.Size, a.Generation
 		}), "admin", 422, "backup_corrupt"},
 		{"missing file", corrupt(func(_ string, m *backup.Manifest) {
 			name := strings.TrimPrefix(jobsFile(m).URI, "gs://"+e.cfg.Buckets.Backups+"/")
@@ -445,11 +447,11 @@ func TestRestore_Refusals(t *testing.T) {
 	if code != 200 || res.Rows != 183 || res.RowsLoaded != 0 || e.raw(t, "jobs") != rawBefore {
 		t.Errorf("dry run: %d %s", code, body)
 	}
-	code, res, body = e.restore(t, backup.RestoreRequest{Table: "jobs", BackupID: m.BackupID, TargetTable: "jobs_inspect"}, "admin")
-	if code != 200 || res.Target != "jobs_inspect" || res.RowsLoaded != 183 || e.raw(t, "jobs") != rawBefore {
+	code, res, body = e.restore(t, backup.RestoreRequest{Table: "jobs", BackupID: m.BackupID, TargetTable: "restore_jobs_inspect"}, "admin")
+	if code != 200 || res.Target != "restore_jobs_inspect" || res.RowsLoaded != 183 || e.raw(t, "jobs") != rawBefore {
 		t.Errorf("restore to a target table: %d %s", code, body)
 	}
-	if n := e.count(t, "SELECT COUNT(*) FROM hiring.jobs_inspect"); n != 183 {
-		t.Errorf("jobs_inspect has %d rows", n)
+	if n := e.count(t, "SELECT COUNT(*) FROM hiring.restore_jobs_inspect"); n != 183 {
+		t.Errorf("restore_jobs_inspect has %d rows", n)
 	}
 }

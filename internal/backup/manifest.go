@@ -18,8 +18,32 @@ import (
 	"google.golang.org/api/iterator"
 )
 
-// IDLayout formats backup ids: a UTC time, so that ids sort by time.
+// IDLayout formats the time that starts every backup id, so that ids sort
+// by time. A backup of every table has the time alone as its id; a backup
+// of some tables adds "-" and a tag of the tables (see backupID).
 const IDLayout = "20060102T150405Z"
+
+// validID reports whether id is a backup id: a time in IDLayout, then
+// optionally "-" and 8 lowercase hex digits. Nothing else (no "/", no "..")
+// can name a folder of the backup bucket.
+func validID(id string) bool {
+	at, tag, hasTag := strings.Cut(id, "-")
+	if _, err := time.Parse(IDLayout, at); err != nil || len(at) != len(IDLayout) {
+		return false
+	}
+	if !hasTag {
+		return true
+	}
+	if len(tag) != 8 {
+		return false
+	}
+	for _, c := range tag {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
 
 // ManifestName is the object written last in a backup's folder: a folder
 // without it is not a backup.
@@ -56,6 +80,10 @@ type File struct {
 	Bytes int64  `json:"bytes"`
 	// CRC32C is the object's CRC32C (Castagnoli) as Cloud Storage reports it.
 	CRC32C uint32 `json:"crc32c"`
+	// Generation is the object's generation when the backup listed it; 0
+	// in the manifests of older builds. A restore reads and loads only
+	// this generation.
+	Generation int64 `json:"generation,omitempty"`
 }
 
 // Table returns the entry of a table.
@@ -94,6 +122,17 @@ func toolVersion() string {
 // ErrNoManifest means a backup id has no manifest: it is not a backup.
 var ErrNoManifest = errors.New("no manifest: not a backup")
 
+// ErrCorruptManifest means a backup's manifest is there but unusable: not
+// JSON, or about another backup. Its message is fit for a listing.
+var ErrCorruptManifest = errors.New("corrupt manifest")
+
+// corruptManifest is an ErrCorruptManifest with a generic reason, which
+// holds neither the manifest's content nor a bucket path.
+type corruptManifest struct{ reason string }
+
+func (e *corruptManifest) Error() string        { return e.reason }
+func (e *corruptManifest) Is(target error) bool { return target == ErrCorruptManifest }
+
 // readManifest reads the manifest of a backup.
 func readManifest(ctx context.Context, bucket *storage.BucketHandle, id string) (*Manifest, error) {
 	r, err := bucket.Object(id + "/" + ManifestName).NewReader(ctx)
@@ -110,10 +149,10 @@ func readManifest(ctx context.Context, bucket *storage.BucketHandle, id string) 
 	}
 	var m Manifest
 	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, fmt.Errorf("the manifest of %s is not valid JSON: %w", id, err)
+		return nil, &corruptManifest{ManifestName + " is not valid JSON"}
 	}
 	if m.BackupID != id {
-		return nil, fmt.Errorf("the manifest of %s names backup %q", id, m.BackupID)
+		return nil, &corruptManifest{ManifestName + " names another backup"}
 	}
 	return &m, nil
 }
@@ -132,7 +171,7 @@ func backupIDs(ctx context.Context, bucket *storage.BucketHandle) ([]string, err
 			return nil, fmt.Errorf("list backups: %w", err)
 		}
 		id := strings.TrimSuffix(a.Prefix, "/")
-		if _, err := time.Parse(IDLayout, id); err == nil {
+		if validID(id) {
 			ids = append(ids, id)
 		}
 	}

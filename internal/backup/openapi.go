@@ -12,7 +12,8 @@ var manifestSchema = obj{
 	"type":     "object",
 	"required": []string{"backup_id", "snapshot_time", "completed_at", "project", "dataset", "codec", "tool_version", "tables"},
 	"properties": obj{
-		"backup_id":     obj{"type": "string", "description": "The backup's UTC time, " + IDLayout + "; ids sort by time."},
+		"backup_id": obj{"type": "string", "description": "The backup's UTC time, " + IDLayout + ", so that ids sort by time; " +
+			"a backup of some of the tables adds - and 8 hex digits that name the set."},
 		"snapshot_time": obj{"type": "string", "format": "date-time", "description": "Every table is exported as of this time."},
 		"completed_at":  obj{"type": "string", "format": "date-time"},
 		"project":       obj{"type": "string"},
@@ -34,6 +35,8 @@ var manifestSchema = obj{
 						"uri":    obj{"type": "string"},
 						"bytes":  obj{"type": "integer"},
 						"crc32c": obj{"type": "integer", "description": "CRC32C (Castagnoli) of the object."},
+						"generation": obj{"type": "integer", "description": "The object's generation at backup time; a restore loads only it. " +
+							"Absent from backups of older builds."},
 					},
 				}},
 				"copy_job_id":    obj{"type": "string"},
@@ -71,7 +74,7 @@ func BackupOpenAPI() map[string]any {
 // RestoreOpenAPI returns the OpenAPI 3 document of restore-table.
 func RestoreOpenAPI() map[string]any {
 	list := httpapi.Problems(http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusInternalServerError)
-	list["200"] = httpapi.JSONResponse("The complete backups, newest first.", obj{
+	list["200"] = httpapi.JSONResponse("The backups with a manifest, newest first; those whose manifest is corrupt are listed with status corrupt.", obj{
 		"type": "object", "required": []string{"backups"},
 		"properties": obj{"backups": obj{"type": "array", "items": httpapi.Ref("Summary")}},
 	})
@@ -81,7 +84,7 @@ func RestoreOpenAPI() map[string]any {
 	paths := obj{
 		"/backups": obj{
 			"get": obj{
-				"summary":     "List the complete backups.",
+				"summary":     "List the backups: complete ones, and corrupt ones with the reason.",
 				"operationId": "listBackups",
 				"parameters":  []any{obj{"name": "table", "in": "query", "schema": obj{"type": "string"}, "description": "Only backups that hold this table."}},
 				"responses":   list,
@@ -90,16 +93,19 @@ func RestoreOpenAPI() map[string]any {
 		},
 		"/restore": obj{
 			"post": obj{
-				"summary": "Verify a backup of a table (manifest, files' sizes and CRC32C, Avro schema, row count) and replace the table's rows with it " +
-					"in one atomic load job (WRITE_TRUNCATE_DATA), or load it into target_table. A failed check changes nothing.",
+				"summary": "Verify a backup of a table (every file in the backup's own folder, with the manifest's size, CRC32C and generation; " +
+					"Avro schema; row count), load it into a staging table, check the rows loaded and that no file changed, and only then replace " +
+					"the table's rows (or create target_table) with one atomic copy job. A failed check changes nothing. Job ids derive from " +
+					"the restore, so a retry adopts its jobs.",
 				"operationId": "restore",
 				"requestBody": obj{"required": true, "content": obj{"application/json": obj{"schema": obj{
 					"type": "object", "additionalProperties": false, "required": []string{"table", "backup_id"},
 					"properties": obj{
-						"table":        obj{"type": "string"},
-						"backup_id":    obj{"type": "string", "description": "A backup id, or latest: the newest complete backup that holds the table."},
-						"dry_run":      obj{"type": "boolean", "default": false},
-						"target_table": obj{"type": "string", "description": "Load into this table of the dataset instead, for inspection."},
+						"table":     obj{"type": "string"},
+						"backup_id": obj{"type": "string", "description": "A backup id, or latest: the newest backup that holds the table and whose manifest is readable."},
+						"dry_run":   obj{"type": "boolean", "default": false},
+						"target_table": obj{"type": "string", "description": "Create this new table of the dataset instead, for inspection: its name must start with " + TargetPrefix +
+							"; another name answers 400 invalid_target_table, an existing table 400 target_table_exists."},
 					},
 				}}}},
 				"responses": restore,
@@ -109,11 +115,15 @@ func RestoreOpenAPI() map[string]any {
 	}
 	schemas := obj{
 		"Summary": obj{
-			"type": "object", "required": []string{"backup_id", "snapshot_time", "completed_at", "tables"},
+			"type": "object", "required": []string{"backup_id", "status", "tables"},
 			"properties": obj{
-				"backup_id":     obj{"type": "string"},
-				"snapshot_time": obj{"type": "string", "format": "date-time"},
-				"completed_at":  obj{"type": "string", "format": "date-time"},
+				"backup_id": obj{"type": "string"},
+				"status": obj{"type": "string", "enum": []string{StatusComplete, StatusCorrupt},
+					"description": "complete: the manifest is readable. corrupt: it is not (not JSON, or about another backup); such a backup has no times " +
+						"nor tables, cannot be restored, and latest skips it."},
+				"reason":        obj{"type": "string", "description": "For a corrupt backup, what is wrong, in generic terms, e.g. manifest.json is not valid JSON."},
+				"snapshot_time": obj{"type": "string", "format": "date-time", "description": "Absent for a corrupt backup."},
+				"completed_at":  obj{"type": "string", "format": "date-time", "description": "Absent for a corrupt backup."},
 				"tables": obj{"type": "array", "items": obj{
 					"type": "object", "required": []string{"table", "rows", "files", "bytes"},
 					"properties": obj{"table": obj{"type": "string"}, "rows": obj{"type": "integer"}, "files": obj{"type": "integer"}, "bytes": obj{"type": "integer"}},
@@ -143,7 +153,9 @@ func RestoreOpenAPI() map[string]any {
 	}
 	return httpapi.OpenAPI("hiring-pipeline restore-table",
 		"Lists backups and restores a table from one, after verifying it. "+
-			"Problem codes: malformed_body, invalid_backup_id, invalid_target, unknown_table, unknown_backup, table_not_in_backup, "+
-			"backup_corrupt, count_mismatch, schema_mismatch, load_failed, unauthenticated, forbidden, method_not_allowed, not_found, restore_failed, internal.",
+			"Problem codes: malformed_body, invalid_backup_id, invalid_target_table, target_table_exists, unknown_table, unknown_backup, "+
+			"table_not_in_backup, backup_corrupt (422: an unreadable manifest, a file outside the backup's folder, missing, replaced or not "+
+			"decoding), count_mismatch, schema_mismatch, load_failed, backup_changed (409: a file changed during the restore), copy_failed, "+
+			"unauthenticated, forbidden, method_not_allowed, not_found, restore_failed, internal.",
 		"admin", paths, schemas)
 }

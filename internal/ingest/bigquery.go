@@ -5,12 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
 	"cloud.google.com/go/bigquery"
-	"google.golang.org/api/googleapi"
 	"google.golang.org/api/iterator"
 
 	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
@@ -34,8 +32,9 @@ func permanent(err error, format string, args ...any) error {
 // loadJob appends the Avro file at uri to a table with a load job whose id
 // is id, and returns the rows it wrote. When a job with that id exists (an
 // earlier delivery of the same file ran it), its outcome is used instead:
-// the file is never loaded twice. A job that ran and failed is permanent:
-// its id cannot run again.
+// the file is never loaded twice. warehouse.RunJob classifies the failures;
+// a permanent one (a job that ran and failed: its id cannot run again) is
+// a *permanentError.
 func (l *Loader) loadJob(ctx context.Context, id, uri, dataset, table string) (int64, error) {
 	ref := bigquery.NewGCSReference(uri)
 	ref.SourceFormat = bigquery.Avro
@@ -45,33 +44,18 @@ func (l *Loader) loadJob(ctx context.Context, id, uri, dataset, table string) (i
 	loader.CreateDisposition = bigquery.CreateNever
 	loader.JobID = id
 	loader.Labels = map[string]string{"component": "load-csv"}
-	job, err := loader.Run(ctx)
-	if isCode(err, http.StatusConflict) {
-		job, err = l.bq.JobFromID(ctx, id)
-	}
-	if isCode(err, http.StatusBadRequest) {
-		return 0, permanent(err, "load job %s refused", id)
-	}
-	if err != nil {
-		return 0, fmt.Errorf("load job %s: %w", id, err)
-	}
-	status, err := job.Wait(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("load job %s: %w", id, err)
-	}
-	if err := status.Err(); err != nil {
+	status, err := warehouse.RunJob(ctx, l.bq, id, loader.Run)
+	if warehouse.IsPermanent(err) {
 		return 0, permanent(err, "load job %s into %s failed", id, table)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("load job %s: %w", id, err)
 	}
 	stats, ok := status.Statistics.Details.(*bigquery.LoadStatistics)
 	if !ok {
 		return 0, fmt.Errorf("load job %s: no load statistics", id)
 	}
 	return stats.OutputRows, nil
-}
-
-func isCode(err error, code int) bool {
-	var ge *googleapi.Error
-	return errors.As(err, &ge) && ge.Code == code
 }
 
 // ingestLogColumns are the columns of ingest_log, from its schema file.

@@ -15,7 +15,6 @@ import (
 
 	"cloud.google.com/go/bigquery"
 	"github.com/google/uuid"
-	"google.golang.org/api/googleapi"
 	"google.golang.org/api/iterator"
 
 	"github.com/hiring-pipeline/hiring-pipeline/internal/auth"
@@ -239,7 +238,8 @@ func (s *Service) Refresh(ctx context.Context) (RefreshResult, error) {
 
 // refreshMetric fills the staging table stagingID with one metric for every
 // year, copies it onto the metric table and drops it, whatever happens, and
-// returns the metric table's rows.
+// returns the metric table's rows. Its job ids derive from stagingID, and
+// warehouse.RunJob runs them.
 func (s *Service) refreshMetric(ctx context.Context, query, table, filter, columns, stagingID string) (int64, error) {
 	sql, err := Query(query)
 	if err != nil {
@@ -251,7 +251,7 @@ func (s *Service) refreshMetric(ctx context.Context, query, table, filter, colum
 		// A failed refresh may not have created it.
 		drop, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
-		if err := staging.Delete(drop); err != nil && !isNotFound(err) {
+		if err := staging.Delete(drop); err != nil && !warehouse.IsCode(err, http.StatusNotFound) {
 			s.log.Warn("refresh: staging table not dropped", "table", stagingID, "error", err)
 		}
 	}()
@@ -264,13 +264,15 @@ func (s *Service) refreshMetric(ctx context.Context, query, table, filter, colum
 		if i == 0 {
 			q.WriteDisposition = bigquery.WriteTruncate
 		}
-		if err := wait(ctx, q.Run); err != nil {
+		q.JobID = fmt.Sprintf("hiring_%s_%d", stagingID, year)
+		if _, err := warehouse.RunJob(ctx, s.bq, q.JobID, q.Run); err != nil {
 			return 0, fmt.Errorf("refresh %s for %d: %w", table, year, err)
 		}
 	}
 	copier := ds.Table(table).CopierFrom(staging)
 	copier.WriteDisposition = bigquery.WriteTruncate
-	if err := wait(ctx, copier.Run); err != nil {
+	copier.JobID = "hiring_" + stagingID + "_copy"
+	if _, err := warehouse.RunJob(ctx, s.bq, copier.JobID, copier.Run); err != nil {
 		return 0, fmt.Errorf("refresh %s: %w", table, err)
 	}
 	md, err := ds.Table(table).Metadata(ctx)
@@ -278,23 +280,4 @@ func (s *Service) refreshMetric(ctx context.Context, query, table, filter, colum
 		return 0, fmt.Errorf("refresh %s: %w", table, err)
 	}
 	return int64(md.NumRows), nil
-}
-
-// isNotFound reports a 404 from BigQuery.
-func isNotFound(err error) bool {
-	var ge *googleapi.Error
-	return errors.As(err, &ge) && ge.Code == http.StatusNotFound
-}
-
-// wait runs a job and waits for it.
-func wait(ctx context.Context, run func(context.Context) (*bigquery.Job, error)) error {
-	job, err := run(ctx)
-	if err != nil {
-		return err
-	}
-	status, err := job.Wait(ctx)
-	if err != nil {
-		return err
-	}
-	return status.Err()
 }
