@@ -21,6 +21,7 @@ import (
 	"github.com/hiring-pipeline/hiring-pipeline/internal/auth"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/config"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/httpapi"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/warehouse"
 )
 
@@ -147,11 +148,6 @@ func backupID(at time.Time, tables []*dictionary.Table, all int) string {
 	return id + "-" + hex.EncodeToString(sum[:4])
 }
 
-// RequestError is a request the Backuper refuses.
-type RequestError struct{ msg string }
-
-func (e *RequestError) Error() string { return e.msg }
-
 func (b *Backuper) tables(names []string) ([]*dictionary.Table, error) {
 	if len(names) == 0 {
 		return b.dict.Tables(), nil
@@ -160,7 +156,7 @@ func (b *Backuper) tables(names []string) ([]*dictionary.Table, error) {
 	for _, n := range names {
 		t, ok := b.dict.Table(n)
 		if !ok {
-			return nil, &RequestError{fmt.Sprintf("no table %q; tables are %s", n, strings.Join(b.dict.Names(), ", "))}
+			return nil, httpapi.Errorf(http.StatusBadRequest, "unknown_table", "no table %q; tables are %s", n, strings.Join(b.dict.Names(), ", "))
 		}
 		out = append(out, t)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/hiring-pipeline/hiring-pipeline/internal/config"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
 	emulator "github.com/hiring-pipeline/hiring-pipeline/internal/emulator/bigquery"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/httpapi"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/testutil"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/warehouse"
 )
@@ -338,7 +339,7 @@ func TestHostileBackups(t *testing.T) {
 				changeBetween = tc.between
 				req.TargetTable = target
 				_, err := h.r.Restore(ctx, req)
-				var ref *Refusal
+				var ref *httpapi.Problem
 				if !errors.As(err, &ref) || ref.Status != tc.status || ref.Code != tc.code {
 					t.Fatalf("restore into %q: %v (%+v), want %d %s", target, err, ref, tc.status, tc.code)
 				}
@@ -418,7 +419,7 @@ func TestRestore_Target(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ref *Refusal
+	var ref *httpapi.Problem
 	if _, err := h.r.Restore(ctx, RestoreRequest{Table: "jobs", BackupID: other.Manifest.BackupID, TargetTable: "restore_jobs"}); !errors.As(err, &ref) || ref.Code != "target_table_exists" {
 		t.Errorf("restore into a taken target: %v", err)
 	}

@@ -2,7 +2,6 @@ package backup
 
 import (
 	"bytes"
-	"errors"
 	"net/http"
 	"time"
 
@@ -38,10 +37,6 @@ func BackupHandler(b *Backuper, guard *auth.Guard) http.Handler {
 			req.ScheduledAt = t
 		}
 		res, err := b.Run(r.Context(), req)
-		var re *RequestError
-		if errors.As(err, &re) {
-			return nil, httpapi.Errorf(http.StatusBadRequest, "unknown_table", "%s", re.Error())
-		}
 		if err != nil {
 			return nil, err
 		}
@@ -77,10 +72,6 @@ func RestoreHandler(rs *Restorer, guard *auth.Guard) http.Handler {
 			return nil, err
 		}
 		res, err := rs.Restore(r.Context(), req)
-		var ref *Refusal
-		if errors.As(err, &ref) {
-			return nil, httpapi.Errorf(ref.Status, ref.Code, "%s", ref.Detail)
-		}
 		if err != nil {
 			return nil, err
 		}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/hiring-pipeline/hiring-pipeline/internal/avro"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/httpapi"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/warehouse"
 )
 
@@ -142,18 +143,10 @@ type RestoreResult struct {
 	LoadMS       int64     `json:"load_ms"`
 }
 
-// Refusal is a restore refused before anything changed, with the HTTP
+// refuse is a restore refused before anything changed, with the HTTP
 // status and problem code that say why.
-type Refusal struct {
-	Status int
-	Code   string
-	Detail string
-}
-
-func (e *Refusal) Error() string { return e.Detail }
-
-func refuse(status int, code, format string, args ...any) *Refusal {
-	return &Refusal{Status: status, Code: code, Detail: fmt.Sprintf(format, args...)}
+func refuse(status int, code, format string, args ...any) *httpapi.Problem {
+	return httpapi.Errorf(status, code, format, args...)
 }
 
 // TargetPrefix starts the name of every target_table: a restore creates a
@@ -163,7 +156,7 @@ const TargetPrefix = "restore_"
 // Restore verifies a backup of a table and, unless it is a dry run, loads
 // it into a staging table, checks the rows the load wrote, and replaces the
 // rows of the table's raw table (or creates the target table) with one
-// copy job, which is atomic. A failed check returns a *Refusal and changes
+// copy job, which is atomic. A failed check returns a *httpapi.Problem and changes
 // nothing. Every job id derives from the restore (see restoreKey), so a
 // retried restore adopts its jobs.
 func (r *Restorer) Restore(ctx context.Context, req RestoreRequest) (*RestoreResult, error) {
@@ -380,7 +373,7 @@ func (r *Restorer) objectName(backupID, uri string) (string, bool) {
 
 // scanFile reads an Avro file to its end, at f's generation when it has
 // one: its row count and its columns as "name type" (null-unions marked),
-// and a *Refusal for a file that does not decode.
+// and a *httpapi.Problem for a file that does not decode.
 func scanFile(ctx context.Context, gcs *storage.Client, f File) (int64, []string, error) {
 	bucket, name, ok := splitURI(f.URI)
 	if !ok {
