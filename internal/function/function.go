@@ -84,8 +84,8 @@ func EventHTTP(h EventHandler, logger *slog.Logger) http.Handler {
 			return
 		}
 		if err := h(r.Context(), *e); err != nil {
-			httpapi.Fail(logger, &httpapi.ServerError{Status: http.StatusInternalServerError, Code: "event_failed",
-				Detail: "the event was not handled; it will be delivered again", Err: err}, "event_id", e.ID()).Write(w)
+			httpapi.Fail(logger, httpapi.ServerProblem(http.StatusInternalServerError, "event_failed",
+				"the event was not handled; it will be delivered again", err), "event_id", e.ID()).Write(w)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -118,8 +118,8 @@ func Register(d Definition) {
 		functions.HTTP(d.EntryPoint, func(w http.ResponseWriter, r *http.Request) {
 			fn, err := h.Get()
 			if err != nil {
-				httpapi.Fail(logger, &httpapi.ServerError{Status: http.StatusInternalServerError, Code: "cannot_start",
-					Detail: "the function cannot start; its logs have the error under error_id", Err: err}).Write(w)
+				httpapi.Fail(logger, httpapi.ServerProblem(http.StatusInternalServerError, "cannot_start",
+					"the function cannot start; its logs have the error under error_id", err)).Write(w)
 				return
 			}
 			fn.ServeHTTP(w, r)

@@ -33,6 +33,8 @@ type Problem struct {
 	Errors any `json:"errors,omitempty"`
 	// header is sent with the answer (Allow, Retry-After).
 	header http.Header
+	// cause, of a 5xx problem, is the error that only the log shows.
+	cause error
 }
 
 // Errorf returns a problem with a status, a code and a detail.
@@ -40,8 +42,16 @@ func Errorf(status int, code, format string, args ...any) *Problem {
 	return &Problem{Status: status, Code: code, Detail: fmt.Sprintf(format, args...)}
 }
 
-// Error returns the problem's code and detail.
-func (p *Problem) Error() string { return p.Code + ": " + p.Detail }
+// Error returns the problem's code and detail, and its cause.
+func (p *Problem) Error() string {
+	if p.cause != nil {
+		return p.Code + ": " + p.Detail + ": " + p.cause.Error()
+	}
+	return p.Code + ": " + p.Detail
+}
+
+// Unwrap returns the cause of a 5xx problem.
+func (p *Problem) Unwrap() error { return p.cause }
 
 // WithHeader returns p that also sends the header key: value.
 func (p *Problem) WithHeader(key, value string) *Problem {
