@@ -10,10 +10,7 @@ import (
 
 	"github.com/sethvargo/go-envconfig"
 
-	"github.com/hiring-pipeline/hiring-pipeline/internal/auth"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/backup"
-	"github.com/hiring-pipeline/hiring-pipeline/internal/clients"
-	"github.com/hiring-pipeline/hiring-pipeline/internal/config"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/function"
 )
@@ -28,21 +25,13 @@ var Definition = function.Definition{
 
 // New builds the function from HIRING_* configuration.
 func New(ctx context.Context, lookup envconfig.Lookuper, logger *slog.Logger) (http.Handler, error) {
-	cfg, err := config.Load[backup.Config](ctx, lookup)
+	d, err := backup.NewDeps(ctx, lookup, logger)
 	if err != nil {
 		return nil, err
 	}
-	guard, err := auth.New(ctx, cfg.Config, logger)
+	b, err := backup.NewBackuper(d.Config, dictionary.Default(), d.BigQuery, d.Storage, logger)
 	if err != nil {
 		return nil, err
 	}
-	bq, gcs, err := clients.Open(ctx, cfg.Google, lookup)
-	if err != nil {
-		return nil, err
-	}
-	b, err := backup.NewBackuper(cfg, dictionary.Default(), bq, gcs, logger)
-	if err != nil {
-		return nil, err
-	}
-	return backup.BackupHandler(b, guard), nil
+	return backup.BackupHandler(b, d.Guard), nil
 }

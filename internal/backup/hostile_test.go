@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -14,7 +13,6 @@ import (
 
 	"cloud.google.com/go/bigquery"
 	"cloud.google.com/go/storage"
-	"google.golang.org/api/option"
 
 	"github.com/hiring-pipeline/hiring-pipeline/internal/config"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
@@ -45,16 +43,7 @@ func newHostile(t *testing.T) *hostile {
 	t.Helper()
 	ctx := context.Background()
 	gcs := testutil.Storage(t, backupsBucket, otherBucket)
-	srv, err := emulator.New(ctx, emulator.Options{Storage: gcs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	bq, err := bigquery.NewClient(ctx, "test-project", option.WithEndpoint(hs.URL), option.WithoutAuthentication())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { bq.Close(); hs.Close(); _ = srv.Close() })
+	_, bq := testutil.BigQuery(t, emulator.Options{Storage: gcs})
 	dict := dictionary.Default()
 	ds := bq.Dataset("hiring")
 	if err := ds.Create(ctx, nil); err != nil {
@@ -80,6 +69,7 @@ func newHostile(t *testing.T) *hostile {
 	h.exec(t, "INSERT INTO hiring.jobs_raw (id, job, _ingestion_id, _ingested_at, _ordinal) VALUES "+strings.Join(jobs, ", "))
 	h.exec(t, "INSERT INTO hiring.departments_raw (id, department, _ingestion_id, _ingested_at, _ordinal) VALUES "+strings.Join(depts, ", "))
 	cfg := Config{Google: config.Google{Project: "test-project", Dataset: "hiring"}, Buckets: config.Buckets{Backups: backupsBucket}, Codec: "SNAPPY"}
+	var err error
 	if h.b, err = NewBackuper(cfg, dict, bq, gcs, nil); err != nil {
 		t.Fatal(err)
 	}

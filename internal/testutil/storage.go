@@ -3,12 +3,15 @@ package testutil
 import (
 	"context"
 	"errors"
+	"net/http/httptest"
 	"testing"
 
 	"cloud.google.com/go/bigquery"
 	"cloud.google.com/go/storage"
 	"google.golang.org/api/iterator"
+	"google.golang.org/api/option"
 
+	emulator "github.com/hiring-pipeline/hiring-pipeline/internal/emulator/bigquery"
 	gcsemu "github.com/hiring-pipeline/hiring-pipeline/internal/emulator/gcs"
 )
 
@@ -50,4 +53,22 @@ func TableIDs(tb testing.TB, ds *bigquery.Dataset) []string {
 		}
 		ids = append(ids, t.TableID)
 	}
+}
+
+// BigQuery starts an in-memory BigQuery emulator with opts behind a test
+// HTTP server, and returns it with a client of project test-project; both
+// close when the test ends.
+func BigQuery(tb testing.TB, opts emulator.Options) (*emulator.Server, *bigquery.Client) {
+	tb.Helper()
+	srv, err := emulator.New(context.Background(), opts)
+	if err != nil {
+		tb.Fatalf("emulator.New: %v", err)
+	}
+	hs := httptest.NewServer(srv)
+	bq, err := bigquery.NewClient(context.Background(), "test-project", option.WithEndpoint(hs.URL), option.WithoutAuthentication())
+	if err != nil {
+		tb.Fatalf("bigquery.NewClient: %v", err)
+	}
+	tb.Cleanup(func() { bq.Close(); hs.Close(); _ = srv.Close() })
+	return srv, bq
 }

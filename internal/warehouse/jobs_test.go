@@ -3,13 +3,11 @@ package warehouse_test
 import (
 	"context"
 	"errors"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"cloud.google.com/go/bigquery"
 	"google.golang.org/api/iterator"
-	"google.golang.org/api/option"
 
 	emulator "github.com/hiring-pipeline/hiring-pipeline/internal/emulator/bigquery"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/testutil"
@@ -21,16 +19,7 @@ import (
 func newBigQuery(t *testing.T) (*emulator.Server, *bigquery.Client) {
 	t.Helper()
 	ctx := context.Background()
-	srv, err := emulator.New(ctx, emulator.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	bq, err := bigquery.NewClient(ctx, "test-project", option.WithEndpoint(hs.URL), option.WithoutAuthentication())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { bq.Close(); hs.Close(); _ = srv.Close() })
+	srv, bq := testutil.BigQuery(t, emulator.Options{})
 	if err := bq.Dataset("ds").Create(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
