@@ -174,6 +174,17 @@ variable "reject_log_limit" {
   default     = 100
 }
 
+variable "rejected_rows_retention_days" {
+  description = "Days rejected_rows keeps a partition of rejected rows, raw records that may hold personal data, before BigQuery deletes it (its partition expiration)."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.rejected_rows_retention_days >= 1
+    error_message = "rejected_rows_retention_days must be at least 1."
+  }
+}
+
 variable "max_record_bytes" {
   description = "Largest CSV record load-csv keeps, in bytes (HIRING_MAX_RECORD_BYTES); a longer record is rejected with record_too_long and skipped to its end."
   type        = number

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/ingest"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/testutil"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/warehouse"
 )
 
 // forbiddenMarker in an object name makes the Storage proxy of
@@ -180,6 +182,20 @@ func TestLoad_RejectedRowsNotLogged(t *testing.T) {
 		if !strings.Contains(logs, part) {
 			t.Errorf("logs lack %s:\n%s", part, logs)
 		}
+	}
+}
+
+// TestProvision_rejectedRowsExpire checks that the local rejected_rows, as
+// provisioned on the emulator, has its partitions expire after 90 days.
+func TestProvision_rejectedRowsExpire(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	md, err := e.bq.Dataset(e.cfg.Dataset).Table(warehouse.RejectedRows).Metadata(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := md.TimePartitioning; p == nil || p.Expiration != 90*24*time.Hour {
+		t.Errorf("rejected_rows partitioning = %+v, want partitions expiring after 90 days", p)
 	}
 }
 
