@@ -174,7 +174,7 @@ const (
 // readRecord skips empty lines and reads the next record into r.raw,
 // r.value and r.ends. It returns the record's first line and the rule it
 // broke, if it broke one while being read; io.EOF when the input has no
-// more record.
+// more record. It works on the reader's buffer, a chunk at a time.
 func (r *Reader) readRecord() (int64, *FieldError, error) {
 	if err := r.skipEmptyLines(); err != nil {
 		return 0, nil, err
@@ -187,99 +187,126 @@ func (r *Reader) readRecord() (int64, *FieldError, error) {
 		tooLong   bool
 		fields    int
 		malformed string
+		done      bool
 	)
-	keep := func() bool { return !tooLong && fields < r.limits.MaxFields }
-	endField := func() {
-		if keep() {
-			r.ends = append(r.ends, len(r.value))
-		}
-		fields++
-	}
-	for {
-		c, n, err := r.readByte()
-		end := errors.Is(err, io.EOF)
-		if err != nil && !end {
+	maxBytes, maxFields := r.limits.MaxRecordBytes, r.limits.MaxFields
+	for !done {
+		want := max(r.in.Buffered(), 2)
+		buf, err := r.in.Peek(want)
+		eof := errors.Is(err, io.EOF)
+		if err != nil && !eof && !errors.Is(err, bufio.ErrBufferFull) {
 			return 0, nil, err
 		}
-		newline := !end && c == '\n'
-		if newline {
-			r.line++
-		}
-		if !end && (!newline || state == quoted) {
-			size += n
-			switch {
-			case size > r.limits.MaxRecordBytes:
-				tooLong = true
-			case n == 2:
-				r.raw = append(r.raw, '\r', '\n')
-			default:
-				r.raw = append(r.raw, c)
-			}
-		}
-		if end || newline {
-			switch state {
-			case quoted:
-				if end {
-					malformed = "a quoted field is still open at the end of the file"
-					state = restOfLine
-					r.raw = bytes.TrimSuffix(bytes.TrimSuffix(r.raw, []byte("\n")), []byte("\r"))
+		i := 0
+		for i < len(buf) && !done {
+			c, n := buf[i], 1
+			if c == '\r' {
+				switch {
+				case i+1 < len(buf) && buf[i+1] == '\n':
+					c, n = '\n', 2
+				case i+1 < len(buf):
+				case eof:
+					// A "\r" that ends the input is dropped.
+					i++
+					buf = buf[:i]
+					continue
+				default:
+					// Its next byte is not buffered yet.
+					n = 0
 				}
-			case fieldStart, unquoted, quoteInQuoted:
-				endField()
-				state = restOfLine
 			}
-			if state == restOfLine {
+			if n == 0 {
 				break
 			}
-			if keep() {
-				r.value = append(r.value, '\n')
-			}
-			continue
-		}
-		switch state {
-		case fieldStart, unquoted:
-			switch {
-			case c == ',':
-				endField()
-				state = fieldStart
-			case c == '"' && state == fieldStart:
-				state = quoted
-			case c == '"':
-				malformed = fmt.Sprintf(`line %d: bare " in a non-quoted field`, r.line)
-				state = restOfLine
-			default:
-				if keep() {
-					r.value = append(r.value, c)
+			i += n
+			if c == '\n' {
+				r.line++
+				if state != quoted {
+					if state != restOfLine {
+						if !tooLong && fields < maxFields {
+							r.ends = append(r.ends, len(r.value))
+						}
+						fields++
+					}
+					done = true
+					break
 				}
-				state = unquoted
 			}
-		case quoted:
-			if c == '"' {
+			size += n
+			if size > maxBytes {
+				tooLong = true
+			} else {
+				r.raw = append(r.raw, buf[i-n:i]...)
+			}
+			keep := !tooLong && fields < maxFields
+			switch state {
+			case fieldStart, unquoted:
+				switch {
+				case c == ',':
+					if keep {
+						r.ends = append(r.ends, len(r.value))
+					}
+					fields++
+					state = fieldStart
+				case c == '"' && state == fieldStart:
+					state = quoted
+				case c == '"':
+					malformed = fmt.Sprintf(`line %d: bare " in a non-quoted field`, r.line)
+					state = restOfLine
+				default:
+					if keep {
+						r.value = append(r.value, c)
+					}
+					state = unquoted
+				}
+			case quoted:
+				if c != '"' {
+					if keep {
+						r.value = append(r.value, c)
+					}
+					break
+				}
 				state = quoteInQuoted
-			} else if keep() {
-				r.value = append(r.value, c)
-			}
-		case quoteInQuoted:
-			switch c {
-			case '"':
-				if keep() {
-					r.value = append(r.value, '"')
+			case quoteInQuoted:
+				switch c {
+				case '"':
+					if keep {
+						r.value = append(r.value, '"')
+					}
+					state = quoted
+				case ',':
+					if keep {
+						r.ends = append(r.ends, len(r.value))
+					}
+					fields++
+					state = fieldStart
+				default:
+					malformed = fmt.Sprintf(`line %d: extraneous or missing " in a quoted field`, r.line)
+					state = restOfLine
 				}
-				state = quoted
-			case ',':
-				endField()
-				state = fieldStart
-			default:
-				malformed = fmt.Sprintf(`line %d: extraneous or missing " in a quoted field`, r.line)
-				state = restOfLine
 			}
+		}
+		_, _ = r.in.Discard(i)
+		if !done && eof && i == len(buf) {
+			// The end of the input ends the record.
+			switch state {
+			case quoted:
+				malformed = "a quoted field is still open at the end of the file"
+				r.raw = bytes.TrimSuffix(bytes.TrimSuffix(r.raw, []byte("\n")), []byte("\r"))
+			case fieldStart, unquoted, quoteInQuoted:
+				if !tooLong && fields < maxFields {
+					r.ends = append(r.ends, len(r.value))
+				}
+				fields++
+			}
+			done = true
 		}
 	}
 	switch {
 	case tooLong:
-		return line, &FieldError{Rule: RuleRecordTooLong, Message: fmt.Sprintf("the record has more than %d bytes", r.limits.MaxRecordBytes)}, nil
-	case fields > r.limits.MaxFields:
-		return line, &FieldError{Rule: RuleTooManyFields, Message: fmt.Sprintf("the record has more than %d fields", r.limits.MaxFields)}, nil
+		return line, &FieldError{Rule: RuleRecordTooLong, Message: fmt.Sprintf("the record has more than %d bytes", maxBytes)}, nil
+	case fields > maxFields:
+		return line, &FieldError{Rule: RuleTooManyFields, Message: fmt.Sprintf("the record has more than %d fields", maxFields)}, nil
 	case malformed != "":
 		return line, &FieldError{Rule: RuleMalformed, Message: malformed}, nil
 	}
@@ -308,22 +335,4 @@ func (r *Reader) skipEmptyLines() error {
 		}
 		r.line++
 	}
-}
-
-// readByte reads one byte of the input, as '\n' with n = 2 for "\r\n". A
-// "\r" that ends the input is dropped: the error is then io.EOF.
-func (r *Reader) readByte() (c byte, n int, err error) {
-	c, err = r.in.ReadByte()
-	if err != nil || c != '\r' {
-		return c, 1, err
-	}
-	p, err := r.in.Peek(1)
-	switch {
-	case len(p) == 1 && p[0] == '\n':
-		_, _ = r.in.Discard(1)
-		return '\n', 2, nil
-	case len(p) == 0 && err != nil:
-		return 0, 0, err
-	}
-	return '\r', 1, nil
 }
