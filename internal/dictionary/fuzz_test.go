@@ -26,6 +26,7 @@ func FuzzParseRecord(f *testing.F) {
 	f.Add(uint8(2), uint8(2), "1", "Jos\xe9", "", "", "")
 	f.Add(uint8(0), uint8(4), "1", "a", "b", "c", "")
 	f.Add(uint8(1), uint8(0), "", "", "", "", "")
+	f.Add(uint8(1), uint8(5), "2", "Ja\x00ne\tDoe\r\n", "2021-07-27T16:02:08Z", "1", "1\x7f")
 	f.Fuzz(func(t *testing.T, tableIndex, n uint8, a, b, c, d, e string) {
 		tbl := fuzzTable(tableIndex)
 		record := []string{a, b, c, d, e}[:int(n)%6]
