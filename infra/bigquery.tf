@@ -68,6 +68,10 @@ resource "google_bigquery_table" "system" {
     content {
       type  = time_partitioning.value.type
       field = time_partitioning.value.field
+      # rejected_rows keeps raw rows, personal data, for
+      # var.rejected_rows_retention_days; the layout's expirationMs is the
+      # local tables' default of 90 days.
+      expiration_ms = each.key == "rejected_rows" ? var.rejected_rows_retention_days * 86400000 : try(tonumber(time_partitioning.value.expirationMs), null)
     }
   }
 

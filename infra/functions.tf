@@ -110,6 +110,10 @@ locals {
     "load-csv" = merge(local.env_google, local.env_buckets, {
       HIRING_REJECT_LOG_LIMIT = tostring(var.reject_log_limit)
       HIRING_STAGING_CODEC    = var.staging_codec
+      HIRING_MAX_RECORD_BYTES = tostring(var.max_record_bytes)
+      HIRING_MAX_FIELDS       = tostring(var.max_fields)
+      HIRING_MAX_GZIP_BYTES   = tostring(var.max_gzip_bytes)
+      HIRING_MAX_GZIP_RATIO   = tostring(var.max_gzip_ratio)
     })
     # The claims' bucket is the staging bucket; the retention is the
     # lifecycle rule's, in hours; a claim in progress longer than the

@@ -174,6 +174,41 @@ variable "reject_log_limit" {
   default     = 100
 }
 
+variable "rejected_rows_retention_days" {
+  description = "Days rejected_rows keeps a partition of rejected rows, raw records that may hold personal data, before BigQuery deletes it (its partition expiration)."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.rejected_rows_retention_days >= 1
+    error_message = "rejected_rows_retention_days must be at least 1."
+  }
+}
+
+variable "max_record_bytes" {
+  description = "Largest CSV record load-csv keeps, in bytes (HIRING_MAX_RECORD_BYTES); a longer record is rejected with record_too_long and skipped to its end."
+  type        = number
+  default     = 65536
+}
+
+variable "max_fields" {
+  description = "Most fields of a CSV record load-csv accepts (HIRING_MAX_FIELDS); a record with more is rejected with too_many_fields."
+  type        = number
+  default     = 64
+}
+
+variable "max_gzip_bytes" {
+  description = "Most bytes a gzip file decompresses to before load-csv records it FAILED (HIRING_MAX_GZIP_BYTES); 4 GiB takes about 5 minutes of the 540 s timeout at the 14 MiB/s the function path stages."
+  type        = number
+  default     = 4294967296
+}
+
+variable "max_gzip_ratio" {
+  description = "Most times its stored size a gzip file decompresses to, past 1 MiB, before load-csv records it FAILED as a gzip bomb (HIRING_MAX_GZIP_RATIO)."
+  type        = number
+  default     = 100
+}
+
 variable "max_body_bytes" {
   description = "Largest request body insert-rows accepts, in bytes (HIRING_MAX_BODY_BYTES)."
   type        = number

@@ -1,8 +1,8 @@
 package dictionary
 
 import (
+	"bufio"
 	"bytes"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -12,8 +12,9 @@ import (
 type Record struct {
 	// Line is the 1-based line number of the record's first line.
 	Line int64
-	// Raw is the record as in the file, without its line terminator. It is
-	// only valid until the next call to Next.
+	// Raw is the record as in the file, without its line terminator, cut
+	// to the reader's MaxRecordBytes when the record is longer. It is only
+	// valid until the next call to Next.
 	Raw []byte
 	// Row is the typed row when the record is valid.
 	Row Row
@@ -22,138 +23,316 @@ type Record struct {
 	Err *RowError
 }
 
+// The default limits of a Reader.
+const (
+	// DefaultMaxRecordBytes bounds a record: the widest valid row of the
+	// dictionary is a few hundred bytes.
+	DefaultMaxRecordBytes = 64 << 10
+	// DefaultMaxFields bounds the fields of a record: the tables have at
+	// most 5 columns.
+	DefaultMaxFields = 64
+)
+
+// Limits bound what a Reader keeps of one record. A zero field takes its
+// default.
+type Limits struct {
+	// MaxRecordBytes is the most bytes of a record, line terminator
+	// excluded; a longer record breaks record_too_long.
+	MaxRecordBytes int
+	// MaxFields is the most fields of a record; a record with more breaks
+	// too_many_fields.
+	MaxFields int
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxRecordBytes <= 0 {
+		l.MaxRecordBytes = DefaultMaxRecordBytes
+	}
+	if l.MaxFields <= 0 {
+		l.MaxFields = DefaultMaxFields
+	}
+	return l
+}
+
 // Reader reads a table's CSV file record by record: no header row (a first
 // record that names the table's columns is skipped), comma separated,
 // fields quoted as in RFC 4180, CRLF or LF line endings, with or without a
 // final newline, and with or without a UTF-8 byte order mark. Empty lines
-// are skipped but still counted in line numbers. Memory grows with the
-// longest record, not with the file.
+// are skipped but still counted in line numbers. Memory is bounded by the
+// limits, not by the file or its records: a record over a limit is read to
+// its end without being kept.
 type Reader struct {
-	table   *Table
-	src     io.Reader
-	rec     *recorder
-	csv     *csv.Reader
-	started bool
-	first   bool
+	table  *Table
+	src    io.Reader
+	in     *bufio.Reader
+	limits Limits
+	// line is the line number of the next byte.
+	line int64
+	// raw, value and ends hold the current record: its bytes, its fields'
+	// values end to end, and where each value ends in value.
+	raw    []byte
+	value  []byte
+	ends   []int
+	fields []string
+	first  bool
+	err    error
 }
 
-// NewReader returns a Reader of the table's CSV records from r. It does not
-// read from r until the first call to Next.
+// NewReader returns a Reader of the table's CSV records from r with the
+// default limits. It does not read from r until the first call to Next.
 func (t *Table) NewReader(r io.Reader) *Reader {
-	rec := &recorder{}
-	cr := csv.NewReader(rec)
-	cr.FieldsPerRecord = -1 // ParseRecord reports the field count
-	cr.ReuseRecord = true
-	return &Reader{table: t, src: r, rec: rec, csv: cr, first: true}
+	return t.NewLimitedReader(r, Limits{})
+}
+
+// NewLimitedReader returns a Reader of the table's CSV records from r that
+// keeps at most the limits of one record.
+func (t *Table) NewLimitedReader(r io.Reader, limits Limits) *Reader {
+	return &Reader{table: t, src: r, limits: limits.withDefaults(), line: 1, first: true}
 }
 
 // Next returns the next record: the 1-based line number of its first line,
 // its raw bytes as in the file without the line terminator, and either its
 // typed Row or a RowError. Raw is reused by the next call: copy it to keep
-// it. A record that is not well-formed CSV (a bare quote, an unterminated
-// quoted field) has the rule malformed with encoding/csv's message, and
-// reading goes on with the next record; a record with the wrong number of
-// fields has the rule field_count. Next returns io.EOF at the end of the
-// input; any other error is an I/O error from the underlying reader, after
-// which the Reader must not be used.
+// it. A record that is not well-formed CSV (a bare quote, text after a
+// closing quote, a quoted field still open at the end of the input) has the
+// rule malformed, and reading goes on with the next line; a record with the
+// wrong number of fields has the rule field_count. A record over
+// MaxRecordBytes has the rule record_too_long and only its first
+// MaxRecordBytes bytes in Raw: reading goes on after its end, so a quoted
+// field that is never closed makes the rest of the input one such record.
+// A record with more than MaxFields fields has the rule too_many_fields.
+// Next returns io.EOF at the end of the input; any other error is an I/O
+// error from the underlying reader, returned again by every later call.
 func (r *Reader) Next() (Record, error) {
-	if !r.started {
+	if r.err != nil {
+		return Record{}, r.err
+	}
+	if r.in == nil {
 		if err := r.start(); err != nil {
-			return Record{}, err
+			r.err = fmt.Errorf("read %s CSV: %w", r.table.Name, err)
+			return Record{}, r.err
 		}
 	}
 	for {
-		begin := r.csv.InputOffset()
-		r.rec.release(begin)
-		fields, err := r.csv.Read()
-		if errors.Is(err, io.EOF) {
-			return Record{}, io.EOF
+		line, broke, err := r.readRecord()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				err = fmt.Errorf("read %s CSV: %w", r.table.Name, err)
+			}
+			r.err = err
+			return Record{}, err
 		}
-		var perr *csv.ParseError
-		if err != nil && !errors.As(err, &perr) {
-			return Record{}, fmt.Errorf("read %s CSV: %w", r.table.Name, err)
-		}
-		raw := trimRecord(r.rec.bytes(begin, r.csv.InputOffset()))
-		if perr != nil {
+		if broke != nil {
 			r.first = false
-			line := int64(perr.StartLine)
-			fe := FieldError{Rule: RuleMalformed, Message: perr.Error()}
-			return Record{Line: line, Raw: raw, Err: r.table.rowError(line, fe)}, nil
+			return Record{Line: line, Raw: r.raw, Err: r.table.rowError(line, *broke)}, nil
 		}
+		r.splitFields()
 		if r.first {
 			r.first = false
-			if r.table.IsHeader(fields) {
+			if r.table.IsHeader(r.fields) {
 				continue
 			}
 		}
-		n, _ := r.csv.FieldPos(0)
-		line := int64(n)
-		row, rowErr := r.table.ParseRecord(line, fields)
-		return Record{Line: line, Raw: raw, Row: row, Err: rowErr}, nil
+		row, rowErr := r.table.ParseRecord(line, r.fields)
+		return Record{Line: line, Raw: r.raw, Row: row, Err: rowErr}, nil
 	}
 }
 
-// start strips a UTF-8 byte order mark from the start of the input.
+// start buffers the input and strips a UTF-8 byte order mark from its start.
 func (r *Reader) start() error {
-	r.started = true
-	var head [3]byte
-	n, err := io.ReadFull(r.src, head[:])
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-		r.rec.src = r.src
-		return fmt.Errorf("read %s CSV: %w", r.table.Name, err)
+	r.in = bufio.NewReaderSize(r.src, 64<<10)
+	head, err := r.in.Peek(3)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return err
 	}
-	if n == len(head) && string(head[:]) == "\uFEFF" {
-		r.rec.src = r.src
-		return nil
+	if string(head) == "\uFEFF" {
+		_, _ = r.in.Discard(3)
 	}
-	r.rec.src = io.MultiReader(bytes.NewReader(head[:n]), r.src)
 	return nil
 }
 
-// trimRecord removes the empty lines that csv.Reader skipped before a record
-// and the record's line terminator. csv.Reader skips exactly the lines that
-// are "\n" or "\r\n", and drops a "\r" that ends the input.
-func trimRecord(b []byte) []byte {
+// splitFields cuts the record's values into r.fields.
+func (r *Reader) splitFields() {
+	s := string(r.value)
+	r.fields = r.fields[:0]
+	from := 0
+	for _, end := range r.ends {
+		r.fields = append(r.fields, s[from:end])
+		from = end
+	}
+}
+
+// The states of the record parser.
+const (
+	fieldStart = iota
+	unquoted
+	quoted
+	quoteInQuoted // a quote in a quoted field: its end, or the first of ""
+	restOfLine    // after a syntax error, the record ends with the line
+)
+
+// readRecord skips empty lines and reads the next record into r.raw,
+// r.value and r.ends. It returns the record's first line and the rule it
+// broke, if it broke one while being read; io.EOF when the input has no
+// more record. It works on the reader's buffer, a chunk at a time.
+func (r *Reader) readRecord() (int64, *FieldError, error) {
+	if err := r.skipEmptyLines(); err != nil {
+		return 0, nil, err
+	}
+	line := r.line
+	r.raw, r.value, r.ends = r.raw[:0], r.value[:0], r.ends[:0]
+	var (
+		state     = fieldStart
+		size      int
+		tooLong   bool
+		fields    int
+		malformed string
+		done      bool
+	)
+	maxBytes, maxFields := r.limits.MaxRecordBytes, r.limits.MaxFields
+	for !done {
+		want := max(r.in.Buffered(), 2)
+		buf, err := r.in.Peek(want)
+		eof := errors.Is(err, io.EOF)
+		if err != nil && !eof && !errors.Is(err, bufio.ErrBufferFull) {
+			return 0, nil, err
+		}
+		i := 0
+		for i < len(buf) && !done {
+			c, n := buf[i], 1
+			if c == '\r' {
+				switch {
+				case i+1 < len(buf) && buf[i+1] == '\n':
+					c, n = '\n', 2
+				case i+1 < len(buf):
+				case eof:
+					// A "\r" that ends the input is dropped.
+					i++
+					buf = buf[:i]
+					continue
+				default:
+					// Its next byte is not buffered yet.
+					n = 0
+				}
+			}
+			if n == 0 {
+				break
+			}
+			i += n
+			if c == '\n' {
+				r.line++
+				if state != quoted {
+					if state != restOfLine {
+						if !tooLong && fields < maxFields {
+							r.ends = append(r.ends, len(r.value))
+						}
+						fields++
+					}
+					done = true
+					break
+				}
+			}
+			size += n
+			if size > maxBytes {
+				tooLong = true
+			} else {
+				r.raw = append(r.raw, buf[i-n:i]...)
+			}
+			keep := !tooLong && fields < maxFields
+			switch state {
+			case fieldStart, unquoted:
+				switch {
+				case c == ',':
+					if keep {
+						r.ends = append(r.ends, len(r.value))
+					}
+					fields++
+					state = fieldStart
+				case c == '"' && state == fieldStart:
+					state = quoted
+				case c == '"':
+					malformed = fmt.Sprintf(`line %d: bare " in a non-quoted field`, r.line)
+					state = restOfLine
+				default:
+					if keep {
+						r.value = append(r.value, c)
+					}
+					state = unquoted
+				}
+			case quoted:
+				if c != '"' {
+					if keep {
+						r.value = append(r.value, c)
+					}
+					break
+				}
+				state = quoteInQuoted
+			case quoteInQuoted:
+				switch c {
+				case '"':
+					if keep {
+						r.value = append(r.value, '"')
+					}
+					state = quoted
+				case ',':
+					if keep {
+						r.ends = append(r.ends, len(r.value))
+					}
+					fields++
+					state = fieldStart
+				default:
+					malformed = fmt.Sprintf(`line %d: extraneous or missing " in a quoted field`, r.line)
+					state = restOfLine
+				}
+			}
+		}
+		_, _ = r.in.Discard(i)
+		if !done && eof && i == len(buf) {
+			// The end of the input ends the record.
+			switch state {
+			case quoted:
+				malformed = "a quoted field is still open at the end of the file"
+				r.raw = bytes.TrimSuffix(bytes.TrimSuffix(r.raw, []byte("\n")), []byte("\r"))
+			case fieldStart, unquoted, quoteInQuoted:
+				if !tooLong && fields < maxFields {
+					r.ends = append(r.ends, len(r.value))
+				}
+				fields++
+			}
+			done = true
+		}
+	}
+	switch {
+	case tooLong:
+		return line, &FieldError{Rule: RuleRecordTooLong, Message: fmt.Sprintf("the record has more than %d bytes", maxBytes)}, nil
+	case fields > maxFields:
+		return line, &FieldError{Rule: RuleTooManyFields, Message: fmt.Sprintf("the record has more than %d fields", maxFields)}, nil
+	case malformed != "":
+		return line, &FieldError{Rule: RuleMalformed, Message: malformed}, nil
+	}
+	return line, nil, nil
+}
+
+// skipEmptyLines skips the lines that are only "\n" or "\r\n", and a "\r"
+// that ends the input.
+func (r *Reader) skipEmptyLines() error {
 	for {
+		p, err := r.in.Peek(2)
 		switch {
-		case bytes.HasPrefix(b, []byte("\r\n")):
-			b = b[2:]
-		case bytes.HasPrefix(b, []byte("\n")):
-			b = b[1:]
+		case len(p) > 0 && p[0] == '\n':
+			_, _ = r.in.Discard(1)
+		case len(p) == 2 && p[0] == '\r' && p[1] == '\n':
+			_, _ = r.in.Discard(2)
+		case len(p) == 1 && p[0] == '\r' && errors.Is(err, io.EOF):
+			_, _ = r.in.Discard(1)
+			return io.EOF
+		case len(p) == 0:
+			return err
+		case err != nil && !errors.Is(err, io.EOF):
+			return err
 		default:
-			b = bytes.TrimSuffix(b, []byte("\n"))
-			return bytes.TrimSuffix(b, []byte("\r"))
+			return nil
 		}
+		r.line++
 	}
-}
-
-// recorder is the source of the csv.Reader: it keeps the bytes read from
-// src so that a record's raw bytes can be cut out with the csv.Reader's
-// input offsets. Bytes before the current record are dropped when the
-// buffer is full, so it holds about one record plus one read-ahead.
-type recorder struct {
-	src  io.Reader
-	buf  []byte
-	base int64 // input offset of buf[0]
-	keep int64 // input offset of the first byte still needed
-}
-
-func (r *recorder) Read(p []byte) (int, error) {
-	n, err := r.src.Read(p)
-	if n > 0 {
-		if drop := int(r.keep - r.base); drop > 0 && len(r.buf)+n > cap(r.buf) {
-			r.buf = r.buf[:copy(r.buf, r.buf[drop:])]
-			r.base = r.keep
-		}
-		r.buf = append(r.buf, p[:n]...)
-	}
-	return n, err
-}
-
-// release tells the recorder that bytes before offset are no longer needed.
-func (r *recorder) release(offset int64) { r.keep = offset }
-
-// bytes returns the input between two offsets not yet released.
-func (r *recorder) bytes(from, to int64) []byte {
-	return r.buf[from-r.base : to-r.base]
 }

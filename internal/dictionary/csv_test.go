@@ -24,10 +24,17 @@ type readRecord struct {
 	Rules  []fieldRule
 }
 
-// readAll reads every record of src, checking the invariants of each.
+// readAll reads every record of src with the default limits, checking the
+// invariants of each.
 func readAll(tb testing.TB, tbl *dictionary.Table, src io.Reader) ([]readRecord, error) {
 	tb.Helper()
-	r := tbl.NewReader(src)
+	return readAllLimited(tb, tbl, src, dictionary.Limits{})
+}
+
+// readAllLimited reads every record of src within limits.
+func readAllLimited(tb testing.TB, tbl *dictionary.Table, src io.Reader, limits dictionary.Limits) ([]readRecord, error) {
+	tb.Helper()
+	r := tbl.NewLimitedReader(src, limits)
 	var got []readRecord
 	for {
 		rec, err := r.Next()
@@ -92,7 +99,7 @@ func TestReader(t *testing.T) {
 		{
 			name:  "CR inside a field",
 			input: "1,Sa\rles\r\n",
-			want:  []readRecord{valid(1, "1,Sa\rles", 1, "Sa\rles")},
+			want:  []readRecord{rejected(1, "1,Sa\rles", fieldRule{"department", dictionary.RuleControlCharacter})},
 		},
 		{
 			name:  "empty file",
@@ -169,7 +176,7 @@ func TestReader(t *testing.T) {
 			name:  "quoted line breaks",
 			input: "1,\"Sales\r\nand\nMarketing\"\r\n2,Legal\r\n\r\n3,Support",
 			want: []readRecord{
-				valid(1, "1,\"Sales\r\nand\nMarketing\"", 1, "Sales\nand\nMarketing"),
+				rejected(1, "1,\"Sales\r\nand\nMarketing\"", fieldRule{"department", dictionary.RuleControlCharacter}),
 				valid(4, "2,Legal", 2, "Legal"),
 				valid(6, "3,Support", 3, "Support"),
 			},
@@ -233,7 +240,7 @@ func TestReader(t *testing.T) {
 			input: "1,Sales\r\n2," + long + "\r\n3,Support\r\n",
 			want: []readRecord{
 				valid(1, "1,Sales", 1, "Sales"),
-				rejected(2, "2,"+long, fieldRule{"department", dictionary.RuleTooLong}),
+				rejected(2, "2,"+long[:dictionary.DefaultMaxRecordBytes-2], fieldRule{Rule: dictionary.RuleRecordTooLong}),
 				valid(3, "3,Support", 3, "Support"),
 			},
 		},
@@ -378,6 +385,118 @@ func isEmptyMap(v any) bool {
 		return len(m) == 0
 	}
 	return false
+}
+
+func TestReader_limits(t *testing.T) {
+	t.Parallel()
+	limits := dictionary.Limits{MaxRecordBytes: 16, MaxFields: 3}
+	tooLong := fieldRule{Rule: dictionary.RuleRecordTooLong}
+	tooMany := fieldRule{Rule: dictionary.RuleTooManyFields}
+	cases := []struct {
+		name  string
+		input string
+		want  []readRecord
+	}{
+		{
+			name:  "a record of exactly the limit",
+			input: "1,Research & Dev\n",
+			want:  []readRecord{valid(1, "1,Research & Dev", 1, "Research & Dev")},
+		},
+		{
+			name:  "an over-long record in the middle",
+			input: "1,Sales\n2,Research and Development\n3,Legal\n",
+			want: []readRecord{
+				valid(1, "1,Sales", 1, "Sales"),
+				rejected(2, "2,Research and D", tooLong),
+				valid(3, "3,Legal", 3, "Legal"),
+			},
+		},
+		{
+			name:  "an over-long quoted field across lines",
+			input: "1,\"Research\r\nand\r\nDevelopment\"\r\n2,Legal\r\n",
+			want: []readRecord{
+				rejected(1, "1,\"Research\r\nand", tooLong),
+				valid(4, "2,Legal", 2, "Legal"),
+			},
+		},
+		{
+			name:  "an unterminated quoted field takes the rest of the input",
+			input: "1,Sales\n2,\"Legal\n3,Support\n4,Research and Development\n",
+			want: []readRecord{
+				valid(1, "1,Sales", 1, "Sales"),
+				rejected(2, "2,\"Legal\n3,Suppo", tooLong),
+			},
+		},
+		{
+			name:  "too many fields",
+			input: "1,a,b,c\n2,Legal\n,,,,,,,,,,,,,,\n",
+			want: []readRecord{
+				rejected(1, "1,a,b,c", tooMany),
+				valid(2, "2,Legal", 2, "Legal"),
+				rejected(3, ",,,,,,,,,,,,,,", tooMany),
+			},
+		},
+		{
+			name:  "too long wins over too many fields",
+			input: ",,,,,,,,,,,,,,,,,,,,\n",
+			want:  []readRecord{rejected(1, ",,,,,,,,,,,,,,,,", tooLong)},
+		},
+		{
+			name:  "a long line without quotes",
+			input: strings.Repeat("x", 1<<20) + "\n3,Legal",
+			want: []readRecord{
+				rejected(1, strings.Repeat("x", 16), tooLong),
+				valid(2, "3,Legal", 3, "Legal"),
+			},
+		},
+	}
+	for _, tc := range cases {
+		for src, r := range sources(tc.input) {
+			t.Run(tc.name+"/"+src, func(t *testing.T) {
+				t.Parallel()
+				got, err := readAllLimited(t, table(t, "departments"), r, limits)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(tc.want, got); diff != "" {
+					t.Errorf("records mismatch (-want +got):\n%s", diff)
+				}
+			})
+		}
+	}
+}
+
+// endlessQuote is an unterminated quoted field that never ends.
+type endlessQuote struct{ started bool }
+
+func (q *endlessQuote) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 'x'
+	}
+	if !q.started && len(p) > 0 {
+		q.started = true
+		p[0] = '"'
+	}
+	return len(p), nil
+}
+
+func TestReader_overLongRecordNotBuffered(t *testing.T) {
+	t.Parallel()
+	const size = 256 << 20
+	r := table(t, "departments").NewReader(io.LimitReader(&endlessQuote{}, size))
+	rec, err := r.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]fieldRule{{Rule: dictionary.RuleRecordTooLong}}, fieldRules(rec.Err)); diff != "" {
+		t.Errorf("rules mismatch (-want +got):\n%s", diff)
+	}
+	if len(rec.Raw) != dictionary.DefaultMaxRecordBytes {
+		t.Errorf("Raw has %d bytes, want the first %d", len(rec.Raw), dictionary.DefaultMaxRecordBytes)
+	}
+	if _, err := r.Next(); !errors.Is(err, io.EOF) {
+		t.Errorf("Next after the record = %v, want io.EOF", err)
+	}
 }
 
 func TestReader_ioError(t *testing.T) {

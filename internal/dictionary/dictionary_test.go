@@ -355,8 +355,9 @@ func TestRules(t *testing.T) {
 	t.Parallel()
 	// The codes are a public contract: they are stored in rejected_rows.
 	want := []dictionary.Rule{
-		"required", "type", "range", "format", "too_long", "encoding",
-		"unknown_field", "duplicate_field", "field_count", "malformed", "duplicate_in_batch",
+		"required", "type", "range", "format", "too_long", "encoding", "control_character",
+		"unknown_field", "duplicate_field", "field_count", "malformed", "record_too_long", "too_many_fields",
+		"duplicate_in_batch",
 	}
 	if diff := cmp.Diff(want, dictionary.Rules); diff != "" {
 		t.Errorf("Rules mismatch (-want +got):\n%s", diff)

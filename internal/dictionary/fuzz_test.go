@@ -26,6 +26,7 @@ func FuzzParseRecord(f *testing.F) {
 	f.Add(uint8(2), uint8(2), "1", "Jos\xe9", "", "", "")
 	f.Add(uint8(0), uint8(4), "1", "a", "b", "c", "")
 	f.Add(uint8(1), uint8(0), "", "", "", "", "")
+	f.Add(uint8(1), uint8(5), "2", "Ja\x00ne\tDoe\r\n", "2021-07-27T16:02:08Z", "1", "1\x7f")
 	f.Fuzz(func(t *testing.T, tableIndex, n uint8, a, b, c, d, e string) {
 		tbl := fuzzTable(tableIndex)
 		record := []string{a, b, c, d, e}[:int(n)%6]
@@ -155,4 +156,34 @@ func skipEmptyLines(data []byte, pos, n int) int {
 		}
 	}
 	return pos
+}
+
+func FuzzLimitedReader(f *testing.F) {
+	f.Add(uint8(0), []byte("1,Sales\n2,\"Research\r\nand Development\"\n3,Legal"), uint8(8), uint8(2), uint8(3))
+	f.Add(uint8(0), []byte("1,\"never closed\n2,Legal\n"), uint8(4), uint8(3), uint8(1))
+	f.Add(uint8(1), []byte(",,,,,,,,,,\n1,Ann,2021-07-27T16:02:08Z,1,1\n"), uint8(40), uint8(5), uint8(7))
+	f.Add(uint8(2), []byte("\uFEFF1,x\r\r\n\r"), uint8(1), uint8(1), uint8(0))
+	f.Fuzz(func(t *testing.T, tableIndex uint8, data []byte, maxBytes, maxFields, chunk uint8) {
+		tbl := fuzzTable(tableIndex)
+		limits := dictionary.Limits{MaxRecordBytes: 1 + int(maxBytes), MaxFields: 1 + int(maxFields)%8}
+		whole, err := readAllLimited(t, tbl, bytes.NewReader(data), limits)
+		if err != nil {
+			t.Fatalf("Next on a bytes.Reader: %v", err)
+		}
+		chunked, err := readAllLimited(t, tbl, &chunkReader{data: data, size: 1 + int(chunk)%16}, limits)
+		if err != nil {
+			t.Fatalf("Next on a chunked reader: %v", err)
+		}
+		if diff := cmp.Diff(whole, chunked); diff != "" {
+			t.Fatalf("records read whole and in chunks differ (-whole +chunked):\n%s", diff)
+		}
+		for _, rec := range whole {
+			if len(rec.Raw) > limits.MaxRecordBytes {
+				t.Errorf("line %d: Raw has %d bytes, over the limit of %d", rec.Line, len(rec.Raw), limits.MaxRecordBytes)
+			}
+			if rec.Values != nil && len(rec.Values) > limits.MaxFields {
+				t.Errorf("line %d: a valid row of %d fields, over the limit of %d", rec.Line, len(rec.Values), limits.MaxFields)
+			}
+		}
+	})
 }

@@ -99,6 +99,9 @@ func checkResult(tb testing.TB, t *dictionary.Table, rowNumber int64, row dictio
 			if fe.Message == "" || !utf8.ValidString(fe.Message) || !utf8.ValidString(fe.Field) {
 				tb.Errorf("error %q: message and field must be non-empty valid UTF-8", fe)
 			}
+			if fe.Field != "" && fe.Rule != dictionary.RuleUnknownField && fe.Rule != dictionary.RuleDuplicateField && strings.Contains(fe.Message, `"`) {
+				tb.Errorf("error %q: a field's message must not quote its value", fe)
+			}
 		}
 		return
 	}
@@ -128,8 +131,9 @@ func checkValue(tb testing.TB, f dictionary.Field, v any) {
 		}
 	case dictionary.String:
 		s, ok := v.(string)
-		if !ok || strings.TrimSpace(s) == "" || !utf8.ValidString(s) || (f.MaxLength > 0 && utf8.RuneCountInString(s) > f.MaxLength) {
-			tb.Errorf("%s: got %#v (%T), want non-blank valid UTF-8 of at most %d characters", f.Name, v, v, f.MaxLength)
+		if !ok || strings.TrimSpace(s) == "" || !utf8.ValidString(s) || (f.MaxLength > 0 && utf8.RuneCountInString(s) > f.MaxLength) ||
+			strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+			tb.Errorf("%s: got %#v (%T), want non-blank valid UTF-8 of at most %d characters, without control characters", f.Name, v, v, f.MaxLength)
 		}
 	case dictionary.Timestamp:
 		ts, ok := v.(time.Time)

@@ -204,15 +204,15 @@ func (f Field) parseJSON(raw json.RawMessage) (any, *FieldError) {
 	switch f.Type {
 	case Integer:
 		if isString {
-			return nil, f.fail(RuleType, fmt.Sprintf("must be a JSON number, got the string %s", quote(s)))
+			return nil, f.fail(RuleType, "must be a JSON number, not a string")
 		}
 		if !isJSONInteger(raw) {
-			return nil, f.fail(RuleType, fmt.Sprintf("must be an integer, got %s", quote(string(raw))))
+			return nil, f.fail(RuleType, "must be an integer")
 		}
 		return f.parseInteger(string(raw))
 	case Timestamp:
 		if !isString {
-			return nil, f.fail(RuleType, fmt.Sprintf("must be an RFC 3339 string, got %s", quote(string(raw))))
+			return nil, f.fail(RuleType, "must be an RFC 3339 string")
 		}
 		if strings.TrimSpace(s) == "" {
 			return nil, nil
@@ -220,7 +220,7 @@ func (f Field) parseJSON(raw json.RawMessage) (any, *FieldError) {
 		return f.parseTimestamp(s)
 	default:
 		if !isString {
-			return nil, f.fail(RuleType, fmt.Sprintf("must be a JSON string, got %s", quote(string(raw))))
+			return nil, f.fail(RuleType, "must be a JSON string")
 		}
 		if strings.TrimSpace(s) == "" {
 			return nil, nil
@@ -249,13 +249,13 @@ func isJSONInteger(raw []byte) bool {
 func (f Field) parseInteger(s string) (any, *FieldError) {
 	n, err := strconv.ParseInt(s, 10, 64)
 	if errors.Is(err, strconv.ErrRange) {
-		return nil, f.fail(RuleRange, fmt.Sprintf("does not fit in a 64-bit integer: %s", quote(s)))
+		return nil, f.fail(RuleRange, "does not fit in a 64-bit integer")
 	}
 	if err != nil {
-		return nil, f.fail(RuleType, fmt.Sprintf("not an integer: %s", quote(s)))
+		return nil, f.fail(RuleType, "not an integer")
 	}
 	if n <= 0 {
-		return nil, f.fail(RuleRange, fmt.Sprintf("must be greater than 0, got %d", n))
+		return nil, f.fail(RuleRange, "must be greater than 0")
 	}
 	return n, nil
 }
@@ -269,14 +269,14 @@ var (
 func (f Field) parseTimestamp(s string) (any, *FieldError) {
 	ts, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil || !validOffset(s) {
-		return nil, f.fail(RuleFormat, fmt.Sprintf("not an RFC 3339 timestamp with a zone, such as 2021-07-27T16:02:08Z: %s", quote(s)))
+		return nil, f.fail(RuleFormat, "not an RFC 3339 timestamp with a zone, such as 2021-07-27T16:02:08Z")
 	}
 	if finerThanMicroseconds(s) {
-		return nil, f.fail(RuleFormat, fmt.Sprintf("more precise than microseconds: %s", quote(s)))
+		return nil, f.fail(RuleFormat, "more precise than microseconds")
 	}
 	ts = ts.UTC()
 	if ts.Before(minTimestamp) || ts.After(maxTimestamp) {
-		return nil, f.fail(RuleFormat, fmt.Sprintf("outside 0001-01-01 to 9999-12-31 UTC: %s", quote(s)))
+		return nil, f.fail(RuleFormat, "outside 0001-01-01 to 9999-12-31 UTC")
 	}
 	return ts, nil
 }
@@ -319,8 +319,14 @@ func (f Field) checkString(s string) (any, *FieldError) {
 			return nil, f.fail(RuleTooLong, fmt.Sprintf("has %d characters, at most %d allowed", n, f.MaxLength))
 		}
 	}
+	if strings.ContainsFunc(s, isControl) {
+		return nil, f.fail(RuleControlCharacter, "contains a control character (U+0000 to U+001F, such as a tab or a line break, or U+007F)")
+	}
 	return s, nil
 }
+
+// isControl reports whether r is a C0 control character or DEL.
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
 func (f Field) fail(rule Rule, msg string) *FieldError {
 	return &FieldError{Field: f.Name, Rule: rule, Message: msg}

@@ -24,6 +24,9 @@ const (
 	RuleTooLong Rule = "too_long"
 	// RuleEncoding: a STRING is not valid UTF-8.
 	RuleEncoding Rule = "encoding"
+	// RuleControlCharacter: a STRING contains a control character, U+0000 to
+	// U+001F (tab, line feed and carriage return included) or U+007F.
+	RuleControlCharacter Rule = "control_character"
 	// RuleUnknownField: a JSON object names a column the table does not have.
 	RuleUnknownField Rule = "unknown_field"
 	// RuleDuplicateField: a JSON object names the same column twice.
@@ -32,18 +35,25 @@ const (
 	RuleFieldCount Rule = "field_count"
 	// RuleMalformed: the row is not well-formed CSV or JSON.
 	RuleMalformed Rule = "malformed"
+	// RuleRecordTooLong: a CSV record has more bytes than the reader's
+	// limit; the reader skips to its end without keeping it.
+	RuleRecordTooLong Rule = "record_too_long"
+	// RuleTooManyFields: a CSV record has more fields than the reader's
+	// limit.
+	RuleTooManyFields Rule = "too_many_fields"
 	// RuleDuplicateInBatch: an API batch has an earlier row with the same key.
 	RuleDuplicateInBatch Rule = "duplicate_in_batch"
 )
 
 // Rules lists every rule code, in a stable order for reports.
 var Rules = []Rule{
-	RuleRequired, RuleType, RuleRange, RuleFormat, RuleTooLong, RuleEncoding,
-	RuleUnknownField, RuleDuplicateField, RuleFieldCount, RuleMalformed, RuleDuplicateInBatch,
+	RuleRequired, RuleType, RuleRange, RuleFormat, RuleTooLong, RuleEncoding, RuleControlCharacter,
+	RuleUnknownField, RuleDuplicateField, RuleFieldCount, RuleMalformed, RuleRecordTooLong, RuleTooManyFields,
+	RuleDuplicateInBatch,
 }
 
 // FieldError is one broken rule. Field is empty when the rule concerns the
-// whole row (field_count, malformed).
+// whole row (field_count, malformed, record_too_long, too_many_fields).
 type FieldError struct {
 	Field   string `json:"field,omitempty"`
 	Rule    Rule   `json:"rule"`

@@ -48,10 +48,16 @@ type routing struct {
 }
 
 // route routes an object: <table>.csv, <table>/<anything>.csv and the same
-// with .csv.gz are loaded into <table>; temporary objects, empty objects and
-// names that map to no table are skipped.
+// with .csv.gz are loaded into <table>; temporary objects, empty objects,
+// names with an empty, . or .. segment and names that map to no table are
+// skipped.
 func route(dict *dictionary.Dictionary, o Object) routing {
 	name := o.Name
+	for _, part := range strings.Split(name, "/") {
+		if part == "" || part == "." || part == ".." {
+			return routing{skip: "a name with an empty, . or .. segment"}
+		}
+	}
 	for _, part := range strings.Split(path.Dir(name), "/") {
 		if strings.HasPrefix(part, "_") {
 			return routing{skip: "a temporary object: a folder of its path starts with _"}

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"cmp"
 	"compress/gzip"
 	"context"
 	"errors"
@@ -8,9 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"cloud.google.com/go/bigquery"
 	"cloud.google.com/go/storage"
@@ -30,8 +29,17 @@ type Stager struct {
 	bucket         string
 	codec          string
 	rejectLogLimit int
+	limits         dictionary.Limits
+	maxGzipBytes   int64
+	maxGzipRatio   int64
 	log            *slog.Logger
 }
+
+// The defaults of the limits of Config, for a zero value.
+const (
+	DefaultMaxGzipBytes = 4 << 30
+	DefaultMaxGzipRatio = 100
+)
 
 // NewStager returns a Stager that reads and writes with gcs, into the
 // staging bucket of cfg.
@@ -43,6 +51,9 @@ func NewStager(cfg Config, dict *dictionary.Dictionary, gcs *storage.Client, log
 		return nil, errors.New("ingest.NewStager: the staging bucket is required")
 	case cfg.RejectLogLimit < 0:
 		return nil, fmt.Errorf("ingest.NewStager: REJECT_LOG_LIMIT must not be negative, got %d", cfg.RejectLogLimit)
+	case cfg.MaxRecordBytes < 0 || cfg.MaxFields < 0 || cfg.MaxGzipBytes < 0 || cfg.MaxGzipRatio < 0:
+		return nil, fmt.Errorf("ingest.NewStager: MAX_RECORD_BYTES, MAX_FIELDS, MAX_GZIP_BYTES and MAX_GZIP_RATIO must not be negative, got %d, %d, %d, %d",
+			cfg.MaxRecordBytes, cfg.MaxFields, cfg.MaxGzipBytes, cfg.MaxGzipRatio)
 	}
 	switch cfg.Codec {
 	case avro.CodecNull, avro.CodecDeflate, avro.CodecSnappy:
@@ -52,7 +63,16 @@ func NewStager(cfg Config, dict *dictionary.Dictionary, gcs *storage.Client, log
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Stager{dict: dict, gcs: gcs, bucket: cfg.Staging, codec: cfg.Codec, rejectLogLimit: cfg.RejectLogLimit, log: logger}, nil
+	s := &Stager{dict: dict, gcs: gcs, bucket: cfg.Staging, codec: cfg.Codec, rejectLogLimit: cfg.RejectLogLimit,
+		limits:       dictionary.Limits{MaxRecordBytes: cfg.MaxRecordBytes, MaxFields: cfg.MaxFields},
+		maxGzipBytes: cfg.MaxGzipBytes, maxGzipRatio: cfg.MaxGzipRatio, log: logger}
+	if s.maxGzipBytes == 0 {
+		s.maxGzipBytes = DefaultMaxGzipBytes
+	}
+	if s.maxGzipRatio == 0 {
+		s.maxGzipRatio = DefaultMaxGzipRatio
+	}
+	return s, nil
 }
 
 // Staged counts a file's rows and locates its staged Avro files; a URI is
@@ -96,6 +116,9 @@ func (s *Stager) stage(ctx context.Context, o Object, t *dictionary.Table, gzipp
 	if errors.Is(err, storage.ErrObjectNotExist) {
 		return nil, permanent(err, "generation %d of %s no longer exists", o.Generation, o.URI())
 	}
+	if isCode(err, http.StatusUnauthorized) || isCode(err, http.StatusForbidden) {
+		return nil, permanent(err, "no permission to read %s", o.URI())
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", o.URI(), err)
 	}
@@ -111,7 +134,7 @@ func (s *Stager) stage(ctx context.Context, o Object, t *dictionary.Table, gzipp
 			return nil, permanent(err, "malformed gzip")
 		}
 		defer gz.Close()
-		src = &gzipSource{r: gz}
+		src = s.limitGzip(&gzipSource{r: gz}, cmp.Or(r.Attrs.Size, o.Size))
 	}
 
 	ingestedAt := o.Created
@@ -123,7 +146,7 @@ func (s *Stager) stage(ctx context.Context, o Object, t *dictionary.Table, gzipp
 	rejectOut := &stagingFile{s: s, name: stagingName("rejects", t.Name, o.IngestionID()), schema: warehouse.SystemSchema(warehouse.RejectedRows), seed: o.IngestionID()}
 	rejectedAt := time.Now()
 	logged := 0
-	reader := t.NewReader(src)
+	reader := t.NewLimitedReader(src, s.limits)
 	values := make([]any, 0, len(t.Fields)+3)
 	for {
 		rec, err := reader.Next()
@@ -134,6 +157,10 @@ func (s *Stager) stage(ctx context.Context, o Object, t *dictionary.Table, gzipp
 			var ge *gzipError
 			if errors.As(err, &ge) {
 				return nil, permanent(ge.err, "malformed gzip after %d records", st.RowsRead)
+			}
+			var le *gzipLimitError
+			if errors.As(err, &le) {
+				return nil, permanent(le, "gzip file refused after %d records", st.RowsRead)
 			}
 			return nil, fmt.Errorf("read %s: %w", o.URI(), err)
 		}
@@ -154,7 +181,7 @@ func (s *Stager) stage(ctx context.Context, o Object, t *dictionary.Table, gzipp
 		}
 		if logged < s.rejectLogLimit {
 			logged++
-			log.Warn("row rejected", "line", rec.Line, "errors", rec.Err.Errors, "raw", preview(rec.Raw))
+			log.Warn("row rejected", "line", rec.Line, "errors", rec.Err.Errors)
 		}
 	}
 	if st.Rejected > int64(logged) {
@@ -169,20 +196,6 @@ func (s *Stager) stage(ctx context.Context, o Object, t *dictionary.Table, gzipp
 		return nil, err2
 	}
 	return st, nil
-}
-
-// preview shortens a raw record for a log line.
-func preview(raw []byte) string {
-	const max = 256
-	s := strings.ToValidUTF8(string(raw), "\uFFFD")
-	if len(s) > max {
-		cut := max
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + fmt.Sprintf("... (%d bytes)", len(raw))
-	}
-	return s
 }
 
 // stagingFile is an Avro file written to the staging bucket on its first
@@ -266,6 +279,43 @@ func (g *gzipSource) Read(p []byte) (int, error) {
 	var oe *objectReadError
 	if err != nil && !errors.Is(err, io.EOF) && !errors.As(err, &oe) {
 		return n, &gzipError{err: err}
+	}
+	return n, err
+}
+
+// limitGzip bounds the decompressed bytes of a gzip file of the given
+// stored size: at most maxGzipBytes, and at most maxGzipRatio times the
+// stored size once past GzipRatioFloor.
+func (s *Stager) limitGzip(r io.Reader, stored int64) *gzipLimit {
+	l := &gzipLimit{r: r, max: s.maxGzipBytes, what: fmt.Sprintf("the limit of %d bytes (HIRING_MAX_GZIP_BYTES)", s.maxGzipBytes)}
+	if stored > 0 && stored <= l.max/s.maxGzipRatio {
+		if ratio := max(GzipRatioFloor, stored*s.maxGzipRatio); ratio < l.max {
+			l.max = ratio
+			l.what = fmt.Sprintf("%d times its stored size of %d bytes (HIRING_MAX_GZIP_RATIO)", s.maxGzipRatio, stored)
+		}
+	}
+	return l
+}
+
+// gzipLimit fails the reading of a gzip file that decompresses past max
+// bytes: a gzip bomb, or a file too large to load within the function's
+// timeout.
+type gzipLimit struct {
+	r    io.Reader
+	n    int64
+	max  int64
+	what string
+}
+
+type gzipLimitError struct{ msg string }
+
+func (e *gzipLimitError) Error() string { return e.msg }
+
+func (g *gzipLimit) Read(p []byte) (int, error) {
+	n, err := g.r.Read(p)
+	g.n += int64(n)
+	if g.n > g.max {
+		return n, &gzipLimitError{msg: "it decompresses to more than " + g.what}
 	}
 	return n, err
 }

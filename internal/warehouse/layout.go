@@ -96,6 +96,9 @@ type Layout struct {
 	TimePartitioning *struct {
 		Type  string `json:"type"`
 		Field string `json:"field"`
+		// ExpirationMs deletes a partition this long after its time:
+		// rejected_rows keeps raw rows, personal data, 90 days.
+		ExpirationMs int64 `json:"expirationMs,string"`
 	} `json:"timePartitioning"`
 	Clustering *struct {
 		Fields []string `json:"fields"`
@@ -124,7 +127,8 @@ func TableMetadata(table string, schema bigquery.Schema, description string) (*b
 	md := &bigquery.TableMetadata{Schema: schema, Description: description}
 	l := all[table]
 	if p := l.TimePartitioning; p != nil {
-		md.TimePartitioning = &bigquery.TimePartitioning{Type: bigquery.TimePartitioningType(p.Type), Field: p.Field}
+		md.TimePartitioning = &bigquery.TimePartitioning{Type: bigquery.TimePartitioningType(p.Type), Field: p.Field,
+			Expiration: time.Duration(p.ExpirationMs) * time.Millisecond}
 	}
 	if c := l.Clustering; c != nil {
 		md.Clustering = &bigquery.Clustering{Fields: c.Fields}

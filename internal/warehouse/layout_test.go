@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/warehouse"
@@ -87,5 +88,16 @@ func TestViewQuery(t *testing.T) {
 		if !strings.Contains(q, want) {
 			t.Errorf("view query %q lacks %q", q, want)
 		}
+	}
+}
+
+func TestTableMetadata_rejectedRowsExpire(t *testing.T) {
+	t.Parallel()
+	md, err := warehouse.TableMetadata(warehouse.RejectedRows, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := md.TimePartitioning; p == nil || p.Expiration != 90*24*time.Hour {
+		t.Errorf("rejected_rows partitioning = %+v, want partitions expiring after 90 days", p)
 	}
 }
