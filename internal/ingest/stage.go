@@ -116,7 +116,7 @@ func (s *Stager) stage(ctx context.Context, o Object, t *dictionary.Table, gzipp
 	if errors.Is(err, storage.ErrObjectNotExist) {
 		return nil, permanent(err, "generation %d of %s no longer exists", o.Generation, o.URI())
 	}
-	if isCode(err, http.StatusUnauthorized) || isCode(err, http.StatusForbidden) {
+	if warehouse.IsCode(err, http.StatusUnauthorized) || warehouse.IsCode(err, http.StatusForbidden) {
 		return nil, permanent(err, "no permission to read %s", o.URI())
 	}
 	if err != nil {
