@@ -396,12 +396,13 @@ func TestRestore_Target(t *testing.T) {
 	if first.Rows != jobsRows || first.RowsLoaded != jobsRows || h.rows(t, "restore_jobs") != jobsRows {
 		t.Fatalf("restore: %+v, restore_jobs has %d rows", first, h.rows(t, "restore_jobs"))
 	}
-	// A retry of the same restore adopts its jobs: same load job, same rows.
+	// A retry of the same restore answers as the first did: it adopts the
+	// copy job that made the target, and the target keeps its rows.
 	again, err := h.r.Restore(ctx, req)
 	if err != nil {
 		t.Fatalf("retried restore: %v", err)
 	}
-	if again.LoadJobID != first.LoadJobID || h.rows(t, "restore_jobs") != jobsRows {
+	if again.RowsLoaded != jobsRows || h.rows(t, "restore_jobs") != jobsRows {
 		t.Errorf("retry: %+v, restore_jobs has %d rows", again, h.rows(t, "restore_jobs"))
 	}
 	// The same target from another backup is taken.
@@ -412,6 +413,14 @@ func TestRestore_Target(t *testing.T) {
 	var ref *httpapi.Problem
 	if _, err := h.r.Restore(ctx, RestoreRequest{Table: "jobs", BackupID: other.Manifest.BackupID, TargetTable: "restore_jobs"}); !errors.As(err, &ref) || ref.Code != "target_table_exists" {
 		t.Errorf("restore into a taken target: %v", err)
+	}
+	// Dropped, the target's name stays used by the restore that made it:
+	// the adopted copy job would not make it again.
+	if err := h.bq.Dataset("hiring").Table("restore_jobs").Delete(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.r.Restore(ctx, req); !errors.As(err, &ref) || ref.Code != "target_table_used" {
+		t.Errorf("restore into a dropped target of the same restore: %v, want target_table_used", err)
 	}
 	// In place, after more rows arrived: the backup's rows come back.
 	h.exec(t, "INSERT INTO hiring.jobs_raw (id, job, _ingestion_id, _ingested_at, _ordinal) VALUES (9, 'new', 'later', TIMESTAMP '2026-02-01 00:00:00+00', 1)")

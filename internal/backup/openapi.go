@@ -48,7 +48,7 @@ var manifestSchema = obj{
 
 // BackupOpenAPI returns the OpenAPI 3 document of backup-tables.
 func BackupOpenAPI() map[string]any {
-	responses := httpapi.Problems(http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusInternalServerError)
+	responses := httpapi.Problems(http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusRequestEntityTooLarge, http.StatusInternalServerError)
 	responses["200"] = httpapi.JSONResponse("The backup of this scheduled time was already complete: its manifest.", httpapi.Ref("Manifest"))
 	responses["201"] = httpapi.JSONResponse("The backup is complete: its manifest.", httpapi.Ref("Manifest"))
 	paths := obj{"/": obj{
@@ -67,7 +67,7 @@ func BackupOpenAPI() map[string]any {
 	}}
 	return httpapi.OpenAPI("hiring-pipeline backup-tables",
 		"Backs the tables up to Avro in Cloud Storage, all as of one point in time, with a manifest written last. "+
-			"Problem codes: malformed_body, invalid_schedule_time, unknown_table, unauthenticated, forbidden, method_not_allowed, not_found, backup_failed.",
+			"Problem codes: malformed_body, invalid_schedule_time, unknown_table, unauthenticated, forbidden, method_not_allowed, not_found, body_too_large (over 64 KiB), internal (500, generic, with an error_id).",
 		"admin", paths, obj{"Manifest": manifestSchema})
 }
 
@@ -79,7 +79,7 @@ func RestoreOpenAPI() map[string]any {
 		"properties": obj{"backups": obj{"type": "array", "items": httpapi.Ref("Summary")}},
 	})
 	restore := httpapi.Problems(http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound,
-		http.StatusConflict, http.StatusUnprocessableEntity, http.StatusInternalServerError)
+		http.StatusConflict, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity, http.StatusInternalServerError)
 	restore["200"] = httpapi.JSONResponse("The backup was verified and, unless a dry run, loaded.", httpapi.Ref("RestoreResult"))
 	paths := obj{
 		"/backups": obj{
@@ -155,7 +155,9 @@ func RestoreOpenAPI() map[string]any {
 		"Lists backups and restores a table from one, after verifying it. "+
 			"Problem codes: malformed_body, invalid_backup_id, invalid_target_table, target_table_exists, unknown_table, unknown_backup, "+
 			"table_not_in_backup, backup_corrupt (422: an unreadable manifest, a file outside the backup's folder, missing, replaced or not "+
-			"decoding), count_mismatch, schema_mismatch, load_failed, backup_changed (409: a file changed during the restore), copy_failed, "+
-			"unauthenticated, forbidden, method_not_allowed, not_found, restore_failed, internal.",
+			"decoding), count_mismatch, schema_mismatch, load_failed and copy_failed (422: the job ran and failed; the logs have its error), "+
+			"backup_changed (409: a file changed during the restore), target_table_used (409: an earlier restore of this backup made that "+
+			"table, dropped since), unauthenticated, forbidden, method_not_allowed, not_found, body_too_large (over 64 KiB), "+
+			"internal (500, generic, with an error_id).",
 		"admin", paths, schemas)
 }

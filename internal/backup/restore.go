@@ -251,8 +251,10 @@ func (r *Restorer) restoreKey(ctx context.Context, backupID, table, target strin
 }
 
 func stagingTable(key string) string { return "_restore_staging_" + key }
-func loadJobID(key string) string    { return "hiring_restore_" + key + "_load" }
-func copyJobID(key string) string    { return "hiring_restore_" + key + "_copy" }
+func loadJobID(key string, staged time.Time) string {
+	return fmt.Sprintf("hiring_restore_%s_load_%d", key, staged.UnixMicro())
+}
+func copyJobID(key string) string { return "hiring_restore_" + key + "_copy" }
 
 // manifest finds the manifest of a backup id, or of the latest backup that
 // holds the table and whose manifest is readable.
@@ -455,19 +457,30 @@ func typeShape(raw json.RawMessage) string {
 }
 
 // load loads the checked files into a staging table of the restore's own,
-// checks the rows the load wrote against the manifest, checks that no file
-// changed since it was checked, and only then changes the target, with one
-// copy job: WRITE_TRUNCATE onto the raw table (whose layout the staging
-// table has), WRITE_EMPTY into a new target. The staging table is dropped
-// whatever happens. A refused restore leaves the target as it was.
+// checks the rows the staging table holds against the manifest, checks
+// that no file changed since it was checked, and only then changes the
+// target, with one copy job: WRITE_TRUNCATE onto the raw table (whose
+// layout the staging table has), WRITE_EMPTY into a new target. A refused
+// restore leaves the target as it was.
+//
+// The staging table is dropped when the restore succeeds or is refused. A
+// transient failure keeps it, so that a retry with the same key reuses it
+// and adopts its load job, whose id carries the staging table's creation
+// time: a staging table created again (after a crash between dropping and
+// answering, say) gets a load job of its own, never an old job's
+// statistics over an empty table.
 //
 // A load job cannot name an object's generation, so it reads the live one.
 // Generations only grow: if every file's live generation after the load
 // equals the one verify checked and read, the load read those too.
-func (r *Restorer) load(ctx context.Context, t *dictionary.Table, key string, files []File, res *RestoreResult) error {
+func (r *Restorer) load(ctx context.Context, t *dictionary.Table, key string, files []File, res *RestoreResult) (err error) {
 	ds := r.bq.Dataset(r.dataset)
 	staging := ds.Table(stagingTable(key))
 	defer func() {
+		var refusal *httpapi.Problem
+		if err != nil && !errors.As(err, &refusal) {
+			return
+		}
 		drop, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
 		if err := staging.Delete(drop); err != nil && !warehouse.IsCode(err, http.StatusNotFound) {
@@ -478,10 +491,13 @@ func (r *Restorer) load(ctx context.Context, t *dictionary.Table, key string, fi
 	if err != nil {
 		return err
 	}
-	// No expiration: a copy could carry it to the target. Only a crash
-	// leaves a staging table; a retry with the same key reuses and drops it.
+	// No expiration: a copy could carry it to the target.
 	if err := staging.Create(ctx, md); err != nil && !warehouse.IsCode(err, http.StatusConflict) {
 		return fmt.Errorf("restore: create %s: %w", staging.TableID, err)
+	}
+	created, err := staging.Metadata(ctx)
+	if err != nil {
+		return fmt.Errorf("restore: metadata of %s: %w", staging.TableID, err)
 	}
 	uris := make([]string, len(files))
 	for i, f := range files {
@@ -493,25 +509,19 @@ func (r *Restorer) load(ctx context.Context, t *dictionary.Table, key string, fi
 	loader.UseAvroLogicalTypes = true
 	loader.WriteDisposition = bigquery.WriteTruncateData
 	loader.CreateDisposition = bigquery.CreateNever
-	loader.JobID = loadJobID(key)
+	loader.JobID = loadJobID(key, created.CreationTime)
 	loader.Labels = map[string]string{"component": "restore-table"}
 	res.LoadJobID = loader.JobID
-	status, err := warehouse.RunJob(ctx, r.bq, loader.JobID, loader.Run)
-	if warehouse.IsPermanent(err) {
-		return refuse(http.StatusUnprocessableEntity, "load_failed", "the load job %s failed, so %s is unchanged", loader.JobID, res.Target)
+	if _, err := warehouse.RunJob(ctx, r.bq, loader.JobID, loader.Run); err != nil {
+		return r.jobFailure(err, "load_failed", res)
 	}
+	loaded, err := staging.Metadata(ctx)
 	if err != nil {
-		return fmt.Errorf("restore: %w", err)
+		return fmt.Errorf("restore: metadata of %s: %w", staging.TableID, err)
 	}
-	stats, ok := status.Statistics.Details.(*bigquery.LoadStatistics)
-	if !ok {
-		return fmt.Errorf("restore load job %s: no load statistics", loader.JobID)
-	}
-	// With WRITE_TRUNCATE_DATA, the rows the load wrote are the staging
-	// table's rows.
-	res.RowsLoaded = stats.OutputRows
+	res.RowsLoaded = int64(loaded.NumRows)
 	if res.RowsLoaded != res.Rows {
-		return refuse(http.StatusUnprocessableEntity, "count_mismatch", "the load job %s wrote %d rows, the backup has %d, so %s is unchanged",
+		return refuse(http.StatusUnprocessableEntity, "count_mismatch", "the load job %s left %d rows, the backup has %d, so %s is unchanged",
 			loader.JobID, res.RowsLoaded, res.Rows, res.Target)
 	}
 	for _, f := range files {
@@ -524,21 +534,45 @@ func (r *Restorer) load(ctx context.Context, t *dictionary.Table, key string, fi
 		}
 	}
 	res.Checks = append(res.Checks, fmt.Sprintf("%d rows loaded from the checked generations, as the manifest says", res.RowsLoaded))
-	copier := ds.Table(res.Target).CopierFrom(staging)
+	target := ds.Table(res.Target)
+	copier := target.CopierFrom(staging)
 	copier.WriteDisposition = bigquery.WriteEmpty
 	copier.CreateDisposition = bigquery.CreateIfNeeded
-	if res.Target == warehouse.RawTable(t.Name) {
+	inPlace := res.Target == warehouse.RawTable(t.Name)
+	if inPlace {
 		copier.WriteDisposition = bigquery.WriteTruncate
 		copier.CreateDisposition = bigquery.CreateNever
 	}
 	copier.JobID = copyJobID(key)
 	copier.Labels = map[string]string{"component": "restore-table"}
-	if _, err := warehouse.RunJob(ctx, r.bq, copier.JobID, copier.Run); warehouse.IsPermanent(err) {
-		return refuse(http.StatusConflict, "copy_failed", "the copy job %s failed, so %s is unchanged", copier.JobID, res.Target)
+	if _, err := warehouse.RunJob(ctx, r.bq, copier.JobID, copier.Run); err != nil {
+		return r.jobFailure(err, "copy_failed", res)
+	}
+	if inPlace {
+		return nil
+	}
+	// The copy job of a restore_ target is the one of every restore of the
+	// same backup and table into that name: adopted, it may have created
+	// a table that was dropped since.
+	if _, err := target.Metadata(ctx); warehouse.IsCode(err, http.StatusNotFound) {
+		return refuse(http.StatusConflict, "target_table_used", "target_table %s was made by an earlier restore of this backup and dropped since; name a new table", res.Target)
 	} else if err != nil {
-		return fmt.Errorf("restore: %w", err)
+		return fmt.Errorf("restore: metadata of %s: %w", res.Target, err)
 	}
 	return nil
+}
+
+// jobFailure answers a failed load or copy job of a restore. A job that
+// ran and failed refuses the restore with code, and its error goes to the
+// log; a job that BigQuery would not start (a permission, a quota) or that
+// could not be waited for is the server's failure.
+func (r *Restorer) jobFailure(err error, code string, res *RestoreResult) error {
+	var je *warehouse.JobError
+	if !errors.As(err, &je) || !je.Ran {
+		return fmt.Errorf("restore: %w", err)
+	}
+	r.log.Warn("restore: job failed", "job_id", je.JobID, "table", res.Table, "target", res.Target, "error", je.Err)
+	return refuse(http.StatusUnprocessableEntity, code, "the job %s failed, so %s is unchanged; the function's logs have its error", je.JobID, res.Target)
 }
 
 func splitURI(uri string) (bucket, name string, ok bool) {

@@ -15,14 +15,25 @@ import (
 //
 // A job that ran and failed is permanent, whatever its reason: its id is
 // derived, so another attempt adopts the same failed job. A job BigQuery
-// refused to start with 400, 403 (other than rateLimitExceeded) or 404 is
-// permanent too. Everything else is transient: 5xx, 429, the reasons
-// rateLimitExceeded and backendError, a network error, and a wait whose
-// context ended.
+// refused to start with 400, 403 or 404 is permanent too, unless its reason
+// is one of transientReasons. Everything else is transient: 5xx, 429, those
+// reasons, a network error, and a wait whose context ended.
 type JobError struct {
 	JobID     string
 	Permanent bool
-	Err       error
+	// Ran is true for a job that ran and failed, false for one that
+	// BigQuery refused to start or that could not be waited for.
+	Ran bool
+	Err error
+}
+
+// transientReasons are the reasons of BigQuery errors that a later attempt
+// may not get, whatever their HTTP status: rate limits and quotas that
+// refill, and BigQuery's own failures.
+var transientReasons = map[string]bool{
+	"rateLimitExceeded": true, "jobRateLimitExceeded": true, "quotaExceeded": true,
+	"backendError": true, "jobBackendError": true, "internalError": true, "jobInternalError": true,
+	"tableUnavailable": true,
 }
 
 func (e *JobError) Error() string {
@@ -67,20 +78,20 @@ func RunJob(ctx context.Context, bq *bigquery.Client, id string, start func(cont
 		return nil, &JobError{JobID: id, Permanent: refused(err), Err: err}
 	}
 	if err := status.Err(); err != nil {
-		return status, &JobError{JobID: id, Permanent: true, Err: err}
+		return status, &JobError{JobID: id, Permanent: true, Ran: true, Err: err}
 	}
 	return status, nil
 }
 
 // refused reports whether BigQuery refused a call for good: 400, 403 or
-// 404, unless the reason is a rate limit.
+// 404, unless the reason is one of transientReasons.
 func refused(err error) bool {
 	var ge *googleapi.Error
 	if !errors.As(err, &ge) {
 		return false
 	}
 	for _, e := range ge.Errors {
-		if e.Reason == "rateLimitExceeded" || e.Reason == "backendError" {
+		if transientReasons[e.Reason] {
 			return false
 		}
 	}

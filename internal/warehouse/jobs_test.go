@@ -3,10 +3,12 @@ package warehouse_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"testing"
 	"time"
 
 	"cloud.google.com/go/bigquery"
+	"google.golang.org/api/googleapi"
 	"google.golang.org/api/iterator"
 
 	emulator "github.com/hiring-pipeline/hiring-pipeline/internal/emulator/bigquery"
@@ -133,5 +135,44 @@ func TestRunJob_UnsetIDIsRefused(t *testing.T) {
 	_, err := warehouse.RunJob(context.Background(), bq, "hiring_test_wanted", bq.Query("SELECT 1").Run)
 	if !warehouse.IsPermanent(err) {
 		t.Fatalf("RunJob: %v, want permanent", err)
+	}
+}
+
+// TestRunJob_Classification classifies the errors of starting a job.
+func TestRunJob_Classification(t *testing.T) {
+	t.Parallel()
+	apiErr := func(code int, reason string) error {
+		return &googleapi.Error{Code: code, Errors: []googleapi.ErrorItem{{Reason: reason}}}
+	}
+	cases := []struct {
+		name      string
+		err       error
+		permanent bool
+	}{
+		{"invalid", apiErr(http.StatusBadRequest, "invalid"), true},
+		{"access denied", apiErr(http.StatusForbidden, "accessDenied"), true},
+		{"not found", apiErr(http.StatusNotFound, "notFound"), true},
+		{"quota exceeded", apiErr(http.StatusForbidden, "quotaExceeded"), false},
+		{"job rate limit", apiErr(http.StatusBadRequest, "jobRateLimitExceeded"), false},
+		{"rate limit", apiErr(http.StatusForbidden, "rateLimitExceeded"), false},
+		{"job backend error", apiErr(http.StatusBadRequest, "jobBackendError"), false},
+		{"internal error", apiErr(http.StatusBadRequest, "internalError"), false},
+		{"table unavailable", apiErr(http.StatusBadRequest, "tableUnavailable"), false},
+		{"unavailable", apiErr(http.StatusServiceUnavailable, "backendError"), false},
+		{"too many requests", apiErr(http.StatusTooManyRequests, ""), false},
+		{"network", errors.New("connection reset by peer"), false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := warehouse.RunJob(context.Background(), nil, "job_1", func(context.Context) (*bigquery.Job, error) { return nil, tc.err })
+			var je *warehouse.JobError
+			if !errors.As(err, &je) || je.Permanent != tc.permanent || je.Ran {
+				t.Errorf("RunJob = %#v, want a JobError with Permanent %v that did not run", err, tc.permanent)
+			}
+			if warehouse.IsPermanent(err) != tc.permanent {
+				t.Errorf("IsPermanent = %v, want %v", !tc.permanent, tc.permanent)
+			}
+		})
 	}
 }
