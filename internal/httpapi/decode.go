@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 )
 
 // ReadBody reads a request body of at most max bytes: a larger one is the
@@ -73,17 +74,20 @@ func jsonType(kind string) string {
 	}
 }
 
-// CheckJSON checks that data is exactly one JSON value, with no member twice
-// in any object at any level, and nothing after it. Its error says where,
-// as a path such as rows[3].name, and never quotes a value.
-func CheckJSON(data []byte) error { return checkJSON(data, -1) }
+// MaxJSONDepth is how deep a JSON body may nest arrays and objects; a
+// deeper one is refused before it costs memory or stack.
+const MaxJSONDepth = 64
 
-// checkJSON is CheckJSON with duplicate members looked for in the objects
-// of the first levels of nesting only (all of them when levels < 0).
+// checkJSON checks that data is exactly one JSON value, nested at most
+// MaxJSONDepth deep, with no member twice in an object of the first levels
+// of nesting (all of them when levels < 0), and nothing after it. Its
+// error says where, as a path such as rows[3].name, and never quotes a
+// value.
 func checkJSON(data []byte, levels int) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	if err := checkValue(dec, "the body", levels); err != nil {
+	c := checker{dec: dec}
+	if err := c.value(levels); err != nil {
 		return err
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
@@ -92,41 +96,62 @@ func checkJSON(data []byte, levels int) error {
 	return nil
 }
 
-func checkValue(dec *json.Decoder, path string, levels int) error {
-	tok, err := dec.Token()
+// checker walks a JSON value token by token; path holds where it is, one
+// segment per level, formatted only for an error.
+type checker struct {
+	dec  *json.Decoder
+	path []string
+}
+
+func (c *checker) where() string {
+	if len(c.path) == 0 {
+		return "the body"
+	}
+	return strings.TrimPrefix(strings.Join(c.path, ""), ".")
+}
+
+func (c *checker) value(levels int) error {
+	tok, err := c.dec.Token()
 	if err != nil {
-		return syntaxProblem(dec, err)
+		return syntaxProblem(c.dec, err)
 	}
 	d, ok := tok.(json.Delim)
 	if !ok {
 		return nil
 	}
+	if len(c.path) >= MaxJSONDepth {
+		return fmt.Errorf("%s nests deeper than %d levels", c.where(), MaxJSONDepth)
+	}
 	switch d {
 	case '{':
 		seen := map[string]bool{}
-		for dec.More() {
-			tok, err := dec.Token()
+		for c.dec.More() {
+			tok, err := c.dec.Token()
 			if err != nil {
-				return syntaxProblem(dec, err)
+				return syntaxProblem(c.dec, err)
 			}
 			name, _ := tok.(string)
 			if seen[name] && levels != 0 {
-				return fmt.Errorf("%s has the member %s twice", path, strconv.Quote(name))
+				return fmt.Errorf("%s has the member %s twice", c.where(), strconv.Quote(name))
 			}
 			seen[name] = true
-			if err := checkValue(dec, member(path, name), deeper(levels)); err != nil {
+			c.path = append(c.path, "."+name)
+			if err := c.value(deeper(levels)); err != nil {
 				return err
 			}
+			c.path = c.path[:len(c.path)-1]
 		}
 	case '[':
-		for i := 0; dec.More(); i++ {
-			if err := checkValue(dec, fmt.Sprintf("%s[%d]", path, i), deeper(levels)); err != nil {
+		for i := 0; c.dec.More(); i++ {
+			c.path = append(c.path, "["+strconv.Itoa(i)+"]")
+			if err := c.value(deeper(levels)); err != nil {
 				return err
 			}
+			c.path = c.path[:len(c.path)-1]
 		}
 	}
-	if _, err := dec.Token(); err != nil {
-		return syntaxProblem(dec, err)
+	if _, err := c.dec.Token(); err != nil {
+		return syntaxProblem(c.dec, err)
 	}
 	return nil
 }
@@ -138,13 +163,6 @@ func deeper(levels int) int {
 		return levels - 1
 	}
 	return levels
-}
-
-func member(path, name string) string {
-	if path == "the body" {
-		return name
-	}
-	return path + "." + name
 }
 
 func syntaxProblem(dec *json.Decoder, err error) error {

@@ -15,7 +15,7 @@ import (
 	"github.com/hiring-pipeline/hiring-pipeline/internal/httpapi"
 )
 
-func TestCheckJSON(t *testing.T) {
+func TestDecodeJSON_Any(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		name, body string
@@ -33,16 +33,20 @@ func TestCheckJSON(t *testing.T) {
 		{"truncated", `{"rows":[{"id":1}`, "ends before its JSON value does"},
 		{"empty", ``, "ends before its JSON value does"},
 		{"not JSON", `id,name`, "not valid JSON at byte"},
+		{"64 levels", strings.Repeat("[", 64) + strings.Repeat("]", 64), ""},
+		{"65 levels", strings.Repeat("[", 65) + strings.Repeat("]", 65), "[0][0][0] nests deeper"},
+		{"2 million levels", strings.Repeat("[", 2_000_000), "nests deeper than 64 levels"},
+		{"deep in an object", `{"rows":[{"a":` + strings.Repeat("[", 70), "rows[0].a[0]"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			err := httpapi.CheckJSON([]byte(tc.body))
+			err := httpapi.DecodeJSON([]byte(tc.body), new(any))
 			switch {
 			case tc.wantErr == "" && err != nil:
-				t.Fatalf("CheckJSON(%s) = %v, want nil", tc.body, err)
+				t.Fatalf("DecodeJSON(%.80s) = %v, want nil", tc.body, err)
 			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
-				t.Fatalf("CheckJSON(%s) = %v, want an error with %q", tc.body, err, tc.wantErr)
+				t.Fatalf("DecodeJSON(%.80s) = %v, want an error with %q", tc.body, err, tc.wantErr)
 			}
 		})
 	}
@@ -286,18 +290,19 @@ func TestMux(t *testing.T) {
 	}
 }
 
-func FuzzCheckJSON(f *testing.F) {
+func FuzzDecodeJSON(f *testing.F) {
 	for _, s := range []string{`{"rows":[{"id":1}]}`, `{"a":1,"a":2}`, `[[{"x":{"y":1,"y":2}}]]`, `{"rows":[]}x`, `"\u0000"`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		err := httpapi.CheckJSON(data)
+		err := httpapi.DecodeJSON(data, new(any))
 		if err == nil && !json.Valid(data) {
-			t.Fatalf("CheckJSON accepted invalid JSON %q", data)
+			t.Fatalf("DecodeJSON accepted invalid JSON %q", data)
 		}
-		// A valid JSON value is refused only for a member twice.
-		if err != nil && json.Valid(data) && !strings.Contains(err.Error(), "twice") {
-			t.Fatalf("CheckJSON(%q) = %v, but it is valid JSON", data, err)
+		// A valid JSON value is refused only for a member twice or for its
+		// depth.
+		if err != nil && json.Valid(data) && !strings.Contains(err.Error(), "twice") && !strings.Contains(err.Error(), "nests deeper") {
+			t.Fatalf("DecodeJSON(%q) = %v, but it is valid JSON", data, err)
 		}
 	})
 }

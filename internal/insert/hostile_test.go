@@ -45,6 +45,7 @@ func TestHostileBodies(t *testing.T) {
 		{"top-level array", jobs, js, `[{"id": 1, "job": "a"}]`, 400, "malformed_body", 0, 0, ""},
 		{"byte order mark", jobs, js, "\ufeff" + `{"rows": [{"id": 1, "job": "a"}]}`, 400, "malformed_body", 0, 0, ""},
 		{"nested 20000 deep", jobs, js, `{"rows": [` + deep + `]}`, 400, "malformed_body", 0, 0, ""},
+		{"nested 2 million deep", jobs, js, `{"rows": [` + strings.Repeat("[", 2_000_000), 400, "malformed_body", 0, 0, ""},
 		{"second object", jobs, js, `{"rows": [{"id": 1, "job": "a"}]}{"rows": []}`, 400, "malformed_body", 0, 0, ""},
 		{"unterminated string", jobs, js, `{"rows": [{"id": 1, "job": "a}]}`, 400, "malformed_body", 0, 0, ""},
 		{"NUL outside strings", jobs, js, "{\"rows\": [{\"id\": 1, \"job\": \"a\"}]}\x00", 400, "malformed_body", 0, 0, ""},
