@@ -8,6 +8,7 @@ import (
 
 	"github.com/hiring-pipeline/hiring-pipeline/internal/auth"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/httpapi"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/warehouse"
 )
 
 // Handler serves the metrics function: GET /hires-by-quarter,
@@ -55,8 +56,12 @@ func wantsCSV(r *http.Request) (bool, error) {
 }
 
 // unavailable is a failed read or refresh of BigQuery: a 503, which a
-// later try may not get.
+// later try may not get, unless BigQuery refused it for good (a query it
+// rejects, a permission), which is a 500.
 func unavailable(what string, err error) error {
+	if warehouse.IsPermanent(err) || warehouse.Refused(err) {
+		return err
+	}
 	return httpapi.Unavailable(what+" failed; retry later", err)
 }
 

@@ -23,7 +23,7 @@ func OpenAPI() map[string]any {
 			"runs it as a formula (OWASP CSV injection); JSON carries the values unchanged."}
 	csvContent := obj{"schema": obj{"type": "string"}}
 	get := func(id, summary, schema string) obj {
-		responses := httpapi.Problems(http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusServiceUnavailable)
+		responses := httpapi.Problems(http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusInternalServerError, http.StatusServiceUnavailable)
 		responses["200"] = obj{"description": summary, "content": obj{
 			"application/json": obj{"schema": httpapi.Ref(schema)},
 			"text/csv":         csvContent,
@@ -33,10 +33,10 @@ func OpenAPI() map[string]any {
 			"post": obj{"summary": "Not allowed: use GET.", "operationId": id + "Post", "responses": httpapi.Problems(http.StatusMethodNotAllowed)},
 		}
 	}
-	reportResponses := httpapi.Problems(http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusServiceUnavailable)
+	reportResponses := httpapi.Problems(http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusInternalServerError, http.StatusServiceUnavailable)
 	reportResponses["200"] = obj{"description": "One self-contained HTML page: charts (inline SVG), a searchable, sortable table, a year selector.",
 		"content": obj{"text/html": obj{"schema": obj{"type": "string"}}}}
-	refreshResponses := httpapi.Problems(http.StatusUnauthorized, http.StatusForbidden, http.StatusServiceUnavailable)
+	refreshResponses := httpapi.Problems(http.StatusUnauthorized, http.StatusForbidden, http.StatusInternalServerError, http.StatusServiceUnavailable)
 	refreshResponses["200"] = httpapi.JSONResponse("The metric tables were replaced.", httpapi.Ref("RefreshResult"))
 	paths := obj{
 		"/hires-by-quarter": get("hiresByQuarter",

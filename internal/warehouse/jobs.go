@@ -68,14 +68,14 @@ func RunJob(ctx context.Context, bq *bigquery.Client, id string, start func(cont
 		job, err = bq.JobFromID(ctx, id)
 	}
 	if err != nil {
-		return nil, &JobError{JobID: id, Permanent: refused(err), Err: err}
+		return nil, &JobError{JobID: id, Permanent: Refused(err), Err: err}
 	}
 	if job.ID() != id {
 		return nil, &JobError{JobID: id, Permanent: true, Err: fmt.Errorf("started as job %s: the caller did not set the derived id", job.ID())}
 	}
 	status, err := job.Wait(ctx)
 	if err != nil {
-		return nil, &JobError{JobID: id, Permanent: refused(err), Err: err}
+		return nil, &JobError{JobID: id, Permanent: Refused(err), Err: err}
 	}
 	if err := status.Err(); err != nil {
 		return status, &JobError{JobID: id, Permanent: true, Ran: true, Err: err}
@@ -83,9 +83,9 @@ func RunJob(ctx context.Context, bq *bigquery.Client, id string, start func(cont
 	return status, nil
 }
 
-// refused reports whether BigQuery refused a call for good: 400, 403 or
+// Refused reports whether BigQuery refused a call for good: 400, 403 or
 // 404, unless the reason is one of transientReasons.
-func refused(err error) bool {
+func Refused(err error) bool {
 	var ge *googleapi.Error
 	if !errors.As(err, &ge) {
 		return false
