@@ -60,6 +60,20 @@ type FieldError struct {
 	Message string `json:"message"`
 }
 
+// Loggable returns errs as a log line may carry them: the field, the rule
+// and the message, none of which quotes a value, except that the name of
+// an unknown JSON member is the sender's own text, so it is left out.
+func Loggable(errs []FieldError) []FieldError {
+	out := make([]FieldError, len(errs))
+	for i, e := range errs {
+		if e.Rule == RuleUnknownField {
+			e = FieldError{Rule: e.Rule, Message: "a member that is not a column of the table"}
+		}
+		out[i] = e
+	}
+	return out
+}
+
 func (e FieldError) String() string {
 	if e.Field == "" {
 		return fmt.Sprintf("%s: %s", e.Rule, e.Message)

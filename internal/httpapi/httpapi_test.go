@@ -259,12 +259,12 @@ func TestMux(t *testing.T) {
 	}{
 		{http.MethodPost, "/tables/jobs/rows", http.StatusTeapot, "", ""},
 		{http.MethodGet, "/tables/jobs/rows", http.StatusMethodNotAllowed, "method_not_allowed", "POST"},
-		{http.MethodDelete, "/report", http.StatusMethodNotAllowed, "method_not_allowed", "GET, POST"},
+		{http.MethodDelete, "/report", http.StatusMethodNotAllowed, "method_not_allowed", "GET, HEAD, POST"},
 		{http.MethodGet, "/report", http.StatusTeapot, "", ""},
 		{http.MethodHead, "/report", http.StatusTeapot, "", ""},
 		{http.MethodGet, "/nothing", http.StatusNotFound, "not_found", ""},
 		{http.MethodGet, "/tables/jobs", http.StatusNotFound, "not_found", ""},
-		{http.MethodPost, "/openapi.json", http.StatusMethodNotAllowed, "method_not_allowed", "GET"},
+		{http.MethodPost, "/openapi.json", http.StatusMethodNotAllowed, "method_not_allowed", "GET, HEAD"},
 		{http.MethodGet, "/openapi.json", http.StatusOK, "", ""},
 	}
 	for _, tc := range cases {

@@ -31,7 +31,15 @@ func (m *Mux) Handle(method, path string, h http.Handler) {
 	m.mux.Handle(method+" "+path, h)
 	if _, known := m.allow[path]; !known {
 		m.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
-			allowed := strings.Join(m.allow[path], ", ")
+			var methods []string
+			for _, method := range m.allow[path] {
+				methods = append(methods, method)
+				// A GET route serves HEAD too.
+				if method == http.MethodGet {
+					methods = append(methods, http.MethodHead)
+				}
+			}
+			allowed := strings.Join(methods, ", ")
 			RenderProblem(Errorf(http.StatusMethodNotAllowed, "method_not_allowed", "%s is not allowed here; use %s", r.Method, allowed).
 				WithHeader("Allow", allowed)).Write(w)
 		})

@@ -181,7 +181,7 @@ func (s *Stager) stage(ctx context.Context, o Object, t *dictionary.Table, gzipp
 		}
 		if logged < s.rejectLogLimit {
 			logged++
-			log.Warn("row rejected", "line", rec.Line, "errors", rec.Err.Errors)
+			log.Warn("row rejected", "line", rec.Line, "errors", dictionary.Loggable(rec.Err.Errors))
 		}
 	}
 	if st.Rejected > int64(logged) {

@@ -1,14 +1,20 @@
 package insert_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/hiring-pipeline/hiring-pipeline/functions/insertrows"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/function"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/insert"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/logging"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/stack"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/testutil"
 )
 
@@ -116,5 +122,38 @@ func TestHostileBodies(t *testing.T) {
 		if got[0][0] != int64(inserted[table]) {
 			t.Errorf("%s_raw has %v rows, the answers inserted %d", table, got[0][0], inserted[table])
 		}
+	}
+}
+
+// TestRefusedRowsNotLogged refuses rows whose every refused part holds a
+// secret: the log lines of the refusals name rows, fields and rules, and
+// never the secret.
+func TestRefusedRowsNotLogged(t *testing.T) {
+	t.Parallel()
+	var logs testutil.SyncBuffer
+	st, err := stack.Start(context.Background(), stack.Options{Functions: []function.Definition{insertrows.Definition},
+		Logger: logging.New(&logs, slog.LevelInfo)})
+	if err != nil {
+		t.Fatalf("stack.Start: %v", err)
+	}
+	t.Cleanup(func() { _ = st.Close(context.Background()) })
+	e := &env{st: st, url: strings.TrimSuffix(st.Config().Functions["insert-rows"], "/")}
+	const secret = "Jane Privateperson"
+	body := jsonRows(
+		`{"id": 1, "name": "`+secret+`", "datetime": "`+secret+`", "department_id": 1, "job_id": 1}`,
+		`{"id": 2, "name": "`+secret+`\u0000", "datetime": "2021-01-01T00:00:00Z", "department_id": 1, "job_id": 1}`,
+		`{"id": 3, "name": "x", "datetime": "2021-01-01T00:00:00Z", "department_id": 1, "job_id": 1, "`+secret+`": 1}`,
+		`{"id": "`+secret+`", "name": "x", "datetime": "2021-01-01T00:00:00Z", "department_id": 1, "job_id": 1}`,
+		`{"id": 5, "name": "`+strings.Repeat("x", 300)+secret+`", "datetime": "2021-01-01T00:00:00Z", "department_id": 1, "job_id": 1}`,
+	)
+	r := e.do(t, "POST", "/tables/hired_employees/rows", "application/json", "", body)
+	if r.status != 422 {
+		t.Fatalf("status %d, want 422: %.300s", r.status, r.body)
+	}
+	if n := strings.Count(logs.String(), `"message":"row refused"`); n != 5 {
+		t.Errorf("%d refusals logged, want 5:\n%s", n, logs.String())
+	}
+	if strings.Contains(logs.String(), "Jane") {
+		t.Errorf("the logs carry a refused value:\n%s", logs.String())
 	}
 }

@@ -336,7 +336,7 @@ func (s *Service) write(ctx context.Context, b batch, ingestionID string, receiv
 		res.Refused = append(res.Refused, Refusal{Index: i, Line: it.line, ID: it.err.Key, Errors: it.err.Errors})
 		rejects = append(rejects, warehouse.RejectedRow(receivedAt, ingestionID, t.Name, "", 0, int64(i), it.raw, it.err))
 		if len(res.Refused) <= rejectLogLimit {
-			log.Warn("row refused", "index", i, "errors", it.err.Errors)
+			log.Warn("row refused", "index", i, "errors", dictionary.Loggable(it.err.Errors))
 		}
 	}
 	if n := len(res.Refused); n > rejectLogLimit {
