@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/hiring-pipeline/hiring-pipeline/internal/clients"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
@@ -115,18 +114,7 @@ func TestLoad_Hostile(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}
-			w := tc.want
-			if w.byRule == nil {
-				w.byRule = map[dictionary.Rule]int64{}
-			}
-			got := want{outcome: res.Outcome, read: res.RowsRead, loaded: res.RowsLoaded, rejected: res.RowsRejected, byRule: res.RejectedByRule,
-				recorded: w.recorded, messageContains: w.messageContains}
-			if diff := cmp.Diff(w, got, cmp.AllowUnexported(want{})); diff != "" {
-				t.Errorf("result (-want +got):\n%s", diff)
-			}
-			if !strings.Contains(res.Message, w.messageContains) {
-				t.Errorf("message %q does not contain %q", res.Message, w.messageContains)
-			}
+			w := checkResult(t, tc.want, res)
 			id := o.IngestionID()
 			for _, table := range dictionary.Default().Names() {
 				want := int64(0)

@@ -99,18 +99,7 @@ func TestLoad_Corpus(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}
-			w := tc.want
-			if w.byRule == nil {
-				w.byRule = map[dictionary.Rule]int64{}
-			}
-			got := want{outcome: res.Outcome, read: res.RowsRead, loaded: res.RowsLoaded, rejected: res.RowsRejected, byRule: res.RejectedByRule,
-				recorded: w.recorded, messageContains: w.messageContains}
-			if diff := cmp.Diff(w, got, cmp.AllowUnexported(want{})); diff != "" {
-				t.Errorf("result (-want +got):\n%s", diff)
-			}
-			if !strings.Contains(res.Message, w.messageContains) {
-				t.Errorf("message %q does not contain %q", res.Message, w.messageContains)
-			}
+			w := checkResult(t, tc.want, res)
 			id := o.IngestionID()
 			if table, ok := dictionary.Default().Table(strings.Split(strings.TrimSuffix(strings.TrimSuffix(tc.object, ".gz"), ".csv"), "/")[0]); ok {
 				if n := e.count(t, "SELECT COUNT(*) FROM "+table.Name+"_raw WHERE _ingestion_id = @id", param("id", id)); n != w.loaded {
@@ -331,4 +320,22 @@ func TestLoad_RejectLogLimit(t *testing.T) {
 	if !strings.Contains(logs, fmt.Sprintf(`"ingestion_id":%q`, o.IngestionID())) || !strings.Contains(logs, `"severity":"WARNING"`) {
 		t.Errorf("reject lines lack the ingestion id or the WARNING severity:\n%s", logs)
 	}
+}
+
+// checkResult checks a Load result against w, whose nil byRule means none,
+// and returns w with that filled in.
+func checkResult(t *testing.T, w want, res ingest.Result) want {
+	t.Helper()
+	if w.byRule == nil {
+		w.byRule = map[dictionary.Rule]int64{}
+	}
+	got := want{outcome: res.Outcome, read: res.RowsRead, loaded: res.RowsLoaded, rejected: res.RowsRejected, byRule: res.RejectedByRule,
+		recorded: w.recorded, messageContains: w.messageContains}
+	if diff := cmp.Diff(w, got, cmp.AllowUnexported(want{})); diff != "" {
+		t.Errorf("result (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(res.Message, w.messageContains) {
+		t.Errorf("message %q does not contain %q", res.Message, w.messageContains)
+	}
+	return w
 }
