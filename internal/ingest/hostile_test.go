@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/hiring-pipeline/hiring-pipeline/internal/clients"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/ingest"
