@@ -22,7 +22,11 @@ import (
 func TestHandler_HostileEvents(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st := testutil.Stack(t, stack.Options{})
+	st, err := stack.Start(ctx, stack.Options{})
+	if err != nil {
+		t.Fatalf("stack.Start: %v", err)
+	}
+	t.Cleanup(func() { _ = st.Close(context.Background()) })
 	cfg := st.Config()
 	handler, err := loadcsv.New(ctx, config.FromMap(cfg.Env), slog.New(slog.DiscardHandler))
 	if err != nil {

@@ -1,6 +1,7 @@
 package insert_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -130,8 +131,12 @@ func TestHostileBodies(t *testing.T) {
 func TestRefusedRowsNotLogged(t *testing.T) {
 	t.Parallel()
 	var logs testutil.SyncBuffer
-	st := testutil.Stack(t, stack.Options{Functions: []function.Definition{insertrows.Definition},
+	st, err := stack.Start(context.Background(), stack.Options{Functions: []function.Definition{insertrows.Definition},
 		Logger: logging.New(&logs, slog.LevelInfo)})
+	if err != nil {
+		t.Fatalf("stack.Start: %v", err)
+	}
+	t.Cleanup(func() { _ = st.Close(context.Background()) })
 	e := &env{st: st, url: strings.TrimSuffix(st.Config().Functions["insert-rows"], "/")}
 	const secret = "Jane Privateperson"
 	body := jsonRows(

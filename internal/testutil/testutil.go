@@ -13,8 +13,6 @@ import (
 
 	"cloud.google.com/go/bigquery"
 	"google.golang.org/api/iterator"
-
-	"github.com/hiring-pipeline/hiring-pipeline/internal/stack"
 )
 
 // ChallengePath returns the path of a file of the challenge dataset, which
@@ -95,15 +93,4 @@ func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
-}
-
-// Stack starts a local stack with opts; it closes when the test ends.
-func Stack(tb testing.TB, opts stack.Options) *stack.Stack {
-	tb.Helper()
-	st, err := stack.Start(context.Background(), opts)
-	if err != nil {
-		tb.Fatalf("stack.Start: %v", err)
-	}
-	tb.Cleanup(func() { _ = st.Close(context.Background()) })
-	return st
 }
