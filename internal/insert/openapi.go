@@ -65,6 +65,8 @@ func OpenAPI(dict *dictionary.Dictionary) map[string]any {
 			"and the header Idempotent-Replayed: true, whichever instance receives it; with another body it is refused "+
 			"(422 idempotency_key_reused); while the first is in progress it is answered 409 request_in_progress with Retry-After. "+
 			"A request without a key is a new batch every time. "+
+			"A JSON body is read strictly: a member twice or unknown in the envelope, data after it, or nesting deeper than "+
+			"64 levels answers 400 malformed_body; inside a row, a member twice or unknown refuses that row (duplicate_field, unknown_field). "+
 			"Problem codes: malformed_body, batch_size, invalid_parameter, invalid_idempotency_key, unauthenticated, forbidden, "+
 			"unknown_table, not_found, method_not_allowed, request_in_progress, body_too_large, unsupported_media_type, invalid_rows, "+
 			"no_valid_rows, idempotency_key_reused, unavailable, internal.",
