@@ -9,7 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,45 +30,61 @@ import (
 type callKey struct{}
 
 // onceCall is the state of one call tried once: the function that cancels
-// it and the number of its requests in flight.
+// it, the number of its requests on the wire, and the first 503 it got.
 type onceCall struct {
 	cancel   context.CancelFunc
-	inFlight atomic.Int32
+	mu       sync.Mutex
+	inFlight int
+	fault    *http.Response
+	body     []byte
 }
 
-// onceTransport is the transport of a client whose calls are tried once:
-// when an answer is a 503 and no other request of the same call is still in
-// flight, it cancels the call's context, so that the client gives up at its
-// first retry's backoff and returns that answer (inside its retry error)
-// instead of retrying until the faults end. A call may send requests at
-// once (a table read gets the schema and the rows); canceling while one of
-// them is on the wire would make the call fail with the bare cancellation.
+// onceTransport is the transport of a client whose calls are tried once.
+// When a request of a call is answered 503, every later request of that
+// call gets the same answer without reaching the server, and once none of
+// its requests is on the wire the call's context is canceled: the client
+// gives up at its next retry's backoff and returns that answer (inside its
+// retry error) instead of retrying until the faults end. A call may send
+// requests at once (a table read gets the schema and the rows); canceling
+// while one is on the wire, or letting a retry reach the wire after the
+// cancel, would make the call fail with the bare cancellation.
 type onceTransport struct{}
 
 func (onceTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	call, _ := req.Context().Value(callKey{}).(*onceCall)
-	if call != nil {
-		call.inFlight.Add(1)
+	if call == nil {
+		return http.DefaultTransport.RoundTrip(req)
 	}
+	call.mu.Lock()
+	if call.fault != nil {
+		resp := *call.fault
+		resp.Header = call.fault.Header.Clone()
+		resp.Body = io.NopCloser(bytes.NewReader(call.body))
+		resp.Request = req
+		call.mu.Unlock()
+		return &resp, nil
+	}
+	call.inFlight++
+	call.mu.Unlock()
 	resp, err := http.DefaultTransport.RoundTrip(req)
-	if err != nil || resp.StatusCode != http.StatusServiceUnavailable {
-		if call != nil {
-			call.inFlight.Add(-1)
-		}
-		return resp, err
+	var body []byte
+	if err == nil && resp.StatusCode == http.StatusServiceUnavailable {
+		// Read the answer before the context is canceled, which would
+		// abort the reading.
+		body, err = io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		resp.Body = io.NopCloser(bytes.NewReader(body))
 	}
-	// Read the answer before the context is canceled, which would abort
-	// the reading.
-	body, err := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
-	if call != nil && call.inFlight.Add(-1) == 0 {
+	call.mu.Lock()
+	defer call.mu.Unlock()
+	call.inFlight--
+	if err == nil && resp.StatusCode == http.StatusServiceUnavailable && call.fault == nil {
+		call.fault, call.body = resp, body
+	}
+	if call.fault != nil && call.inFlight == 0 {
 		call.cancel()
 	}
-	if err != nil {
-		return nil, err
-	}
-	resp.Body = io.NopCloser(bytes.NewReader(body))
-	return resp, nil
+	return resp, err
 }
 
 // onceClient returns a client of e's emulator whose calls, made with a
