@@ -213,6 +213,16 @@ func printInsertRowsReport(w io.Writer, r bench.InsertRowsReport) error {
 	fmt.Fprintf(tw, "requests\t%d\t%.1f/s\n", r.Requests, r.RequestsPerSec)
 	fmt.Fprintf(tw, "rows inserted\t%d\t%.0f/s\n", r.Inserted, r.RowsPerSec)
 	fmt.Fprintf(tw, "latency ms\tp50 %.1f\tp95 %.1f\tp99 %.1f\tmax %.1f\n", r.Latency.P50, r.Latency.P95, r.Latency.P99, r.Latency.Max)
+	switch c := r.CPU; {
+	case c.Unavailable != "":
+		fmt.Fprintf(tw, "CPU per batch\tunknown: %s\n", c.Unavailable)
+	default:
+		shared := ""
+		if c.Shared {
+			shared = ", shared with the stack (start it with --instances 2 for the function alone)"
+		}
+		fmt.Fprintf(tw, "CPU per batch\t%.2f ms\t%.2f cores busy\t%d processes%s\n", c.MsPerBatch, c.Cores, len(c.PIDs), shared)
+	}
 	if len(r.Errors) == 0 {
 		fmt.Fprintf(tw, "errors\tnone\n")
 	}

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -112,7 +114,8 @@ func TestBenchInsertRows(t *testing.T) {
 	if c := rep.Check; !c.OK || c.After-c.Before != rep.Inserted || rep.Inserted != int64(rep.Requests)*50 || len(rep.Errors) != 0 {
 		t.Errorf("%d requests, %d inserted, errors %v, row check %+v: want every request to insert 50 rows that readers see", rep.Requests, rep.Inserted, rep.Errors, c)
 	}
-	for name, v := range map[string]float64{"requests/s": rep.RequestsPerSec, "rows/s": rep.RowsPerSec, "p50": rep.Latency.P50, "p99": rep.Latency.P99, "max": rep.Latency.Max} {
+	for name, v := range map[string]float64{"requests/s": rep.RequestsPerSec, "rows/s": rep.RowsPerSec, "p50": rep.Latency.P50, "p99": rep.Latency.P99, "max": rep.Latency.Max,
+		"CPU ms per batch": rep.CPU.MsPerBatch, "CPU cores": rep.CPU.Cores} {
 		if !(v > 0) {
 			t.Errorf("%s = %v, want a positive figure", name, v)
 		}
@@ -123,7 +126,12 @@ func TestBenchInsertRows(t *testing.T) {
 	if code := run(context.Background(), []string{"bench", "insert-rows", "--stack", st.Config().URL, "--clients", "1", "--duration", "200ms", "--table", "jobs"}, &stdout, &stderr); code != 0 {
 		t.Fatalf("text output: exit code %d; stderr:\n%s", code, stderr.String())
 	}
-	for _, re := range []string{`jobs: 1 clients, 100 rows per request`, `\nerrors +none\n`, `\nrow check +ok: readers see \d+ more rows`} {
+	// The stack runs in this process: the CPU time is the process's.
+	if c := rep.CPU; !c.Shared || !slices.Equal(c.PIDs, []int{os.Getpid()}) || c.Unavailable != "" {
+		t.Errorf("CPU %+v, want this process's, shared", c)
+	}
+	for _, re := range []string{`jobs: 1 clients, 100 rows per request`, `\nerrors +none\n`, `\nrow check +ok: readers see \d+ more rows`,
+		`\nCPU per batch +[0-9.]+ ms +[0-9.]+ cores busy +1 processes, shared with the stack`} {
 		if !regexp.MustCompile(re).MatchString(stdout.String()) {
 			t.Errorf("text output does not match %q:\n%s", re, stdout.String())
 		}
