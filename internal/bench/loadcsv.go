@@ -1,6 +1,6 @@
 // Package bench measures the pipeline's hot paths on generated data, for the
 // `hiring bench` command. Figures are rows per second of wall time on this
-// machine, and peak resident memory read from /proc.
+// machine, and peak resident memory and CPU time read from /proc.
 package bench
 
 import (
