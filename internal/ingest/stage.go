@@ -139,7 +139,7 @@ func (s *Stager) StageFrom(ctx context.Context, o Object, r io.Reader, valid, re
 	if valid == nil || rejects == nil {
 		return Staged{}, errors.New("ingest.StageFrom: the writers of the valid rows and the rejects are required")
 	}
-	st, err := s.stageFrom(ctx, o, rt.table, r, rt.gzipped, o.Size, valid, rejects, s.log)
+	st, err := s.stageFrom(ctx, o, rt.table, r, rt.gzipped || o.ContentEncoding == "gzip", o.Size, valid, rejects, s.log)
 	if err != nil {
 		return Staged{}, err
 	}

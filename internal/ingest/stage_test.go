@@ -68,6 +68,11 @@ func TestStageFrom(t *testing.T) {
 	if got, err := stager.StageFrom(ctx, gz, bytes.NewReader(gzipped(t, data)), io.Discard, io.Discard); err != nil || got.Valid != 2 || got.Rejected != 2 {
 		t.Errorf("StageFrom of the gzipped file: %+v, %v; want 2 valid rows and 2 rejected", got, err)
 	}
+	gz = o
+	gz.ContentEncoding = "gzip"
+	if got, err := stager.StageFrom(ctx, gz, bytes.NewReader(gzipped(t, data)), io.Discard, io.Discard); err != nil || got.Valid != 2 || got.Rejected != 2 {
+		t.Errorf("StageFrom of a file stored with Content-Encoding gzip: %+v, %v; want 2 valid rows and 2 rejected", got, err)
+	}
 	if _, err := stager.StageFrom(ctx, o, bytes.NewReader(data), nil, io.Discard); err == nil {
 		t.Error("StageFrom without a writer: no error")
 	}
