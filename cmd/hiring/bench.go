@@ -18,14 +18,13 @@ import (
 	"github.com/hiring-pipeline/hiring-pipeline/internal/bench"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/function"
-	"github.com/hiring-pipeline/hiring-pipeline/internal/ingest"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/insert"
 )
 
 // benchCmd groups the benchmarks.
 type benchCmd struct {
-	LoadCSV    benchLoadCSVCmd    `cmd:"" name:"load-csv" help:"Measure load-csv on one generated file: (a) encoding/csv, (b) Avro encoding, (c) the function's path from the object store to the staged Avro object."`
-	InsertRows benchInsertRowsCmd `cmd:"" name:"insert-rows" help:"Load a running stack's insert-rows with concurrent clients, report throughput and latency, and check the rows readers see."`
+	LoadCSV    benchLoadCSVCmd    `cmd:"" name:"load-csv" help:"Measure load-csv on one generated file: (a) encoding/csv, (b) Avro encoding, both alone and in parallel (the two-core bound), (c) the function's path from the object store to the staged Avro object, (c2) the same path from local disk, (d) DuckDB's read_csv into a typed table; each figure the median of --runs runs, with min and max."`
+	InsertRows benchInsertRowsCmd `cmd:"" name:"insert-rows" help:"Load a running stack's insert-rows with concurrent clients, report throughput, latency and the CPU time of the function's processes per batch, and check the rows readers see."`
 	ColdStart  benchColdStartCmd  `cmd:"" name:"cold-start" help:"Start a function alone, as Cloud Run does, against a running stack, and measure the time to its first answer and its peak memory."`
 }
 
@@ -33,31 +32,40 @@ type benchCmd struct {
 type benchLoadCSVCmd struct {
 	Rows    int64  `help:"hired_employees rows of the generated file." default:"1000000" placeholder:"N"`
 	Codec   string `help:"Avro codec of the staged file: null, deflate or snappy." default:"snappy" enum:"null,deflate,snappy"`
-	WorkDir string `help:"Folder for the generated file and the storage emulator; default: a temporary folder, removed after." type:"path" placeholder:"DIR"`
+	Runs    int    `help:"Runs of every measurement; each figure is their median, with min and max." default:"3" placeholder:"N"`
+	WorkDir string `help:"Folder for the generated file, the storage emulator, the Avro files of (c2) and the DuckDB database of (d); default: a temporary folder, removed after." type:"path" placeholder:"DIR"`
 	JSON    bool   `name:"json" help:"Print the figures as one JSON object."`
 
-	StageChild bool   `hidden:"" help:"Run (c) alone and print its figures as JSON; used by the command itself."`
+	StageChild bool   `hidden:"" help:"Run (c), or (c2) with --file, alone and print its figures as JSON; used by the command itself."`
 	Storage    string `hidden:"" help:"Storage emulator host of --stage-child."`
 	Object     string `hidden:"" help:"The object of --stage-child, as JSON."`
+	File       string `hidden:"" help:"The object's content on local disk: --stage-child runs (c2), from this file to --out-dir."`
+	OutDir     string `hidden:"" help:"Folder of the Avro files of --stage-child --file."`
 }
 
 // Validate checks the flags.
 func (c *benchLoadCSVCmd) Validate() error {
-	if !c.StageChild && c.Rows < 1 {
+	if c.StageChild {
+		return nil
+	}
+	if c.Rows < 1 {
 		return fmt.Errorf("--rows must be at least 1, got %d", c.Rows)
+	}
+	if c.Runs < 1 {
+		return fmt.Errorf("--runs must be at least 1, got %d", c.Runs)
 	}
 	return nil
 }
 
-// Run runs the benchmark; (c) runs in a child process so that its peak
-// memory is measured alone, as in a deployed function.
+// Run runs the benchmark; (c) and (c2) run in child processes so that their
+// peak memory is measured alone, as in a deployed function.
 func (c *benchLoadCSVCmd) Run(ctx context.Context, con *console) error {
 	if c.StageChild {
-		var o ingest.Object
-		if err := json.Unmarshal([]byte(c.Object), &o); err != nil {
+		run := bench.StageRun{StorageHost: c.Storage, Codec: c.Codec, File: c.File, OutDir: c.OutDir}
+		if err := json.Unmarshal([]byte(c.Object), &run.Object); err != nil {
 			return fmt.Errorf("--object: %w", err)
 		}
-		fig, err := bench.RunStage(ctx, c.Storage, o, c.Codec)
+		fig, err := bench.RunStage(ctx, run)
 		if err != nil {
 			return err
 		}
@@ -72,7 +80,7 @@ func (c *benchLoadCSVCmd) Run(ctx context.Context, con *console) error {
 		defer os.RemoveAll(tmp)
 		dir = tmp
 	}
-	rep, err := bench.LoadCSV(ctx, bench.LoadCSVOptions{Rows: c.Rows, Dir: dir, Codec: c.Codec, Stage: stageInChild, Log: con.Stderr})
+	rep, err := bench.LoadCSV(ctx, bench.LoadCSVOptions{Rows: c.Rows, Dir: dir, Codec: c.Codec, Runs: c.Runs, Stage: stageInChild, Log: con.Stderr})
 	if err != nil {
 		return err
 	}
@@ -82,18 +90,22 @@ func (c *benchLoadCSVCmd) Run(ctx context.Context, con *console) error {
 	return printLoadCSVReport(con.Stdout, rep)
 }
 
-// stageInChild runs (c) in a new process of this program.
-func stageInChild(ctx context.Context, storageHost string, o ingest.Object, codec string) (bench.StageFigures, error) {
+// stageInChild runs (c) or (c2) in a new process of this program.
+func stageInChild(ctx context.Context, run bench.StageRun) (bench.StageFigures, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return bench.StageFigures{}, err
 	}
-	obj, err := json.Marshal(o)
+	obj, err := json.Marshal(run.Object)
 	if err != nil {
 		return bench.StageFigures{}, err
 	}
+	args := []string{"bench", "load-csv", "--stage-child", "--storage", run.StorageHost, "--object", string(obj), "--codec", run.Codec}
+	if run.File != "" {
+		args = append(args, "--file", run.File, "--out-dir", run.OutDir)
+	}
 	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, exe, "bench", "load-csv", "--stage-child", "--storage", storageHost, "--object", string(obj), "--codec", codec)
+	cmd := exec.CommandContext(ctx, exe, args...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		return bench.StageFigures{}, fmt.Errorf("function path in a child process: %w: %s", err, stderr.String())
@@ -107,16 +119,37 @@ func stageInChild(ctx context.Context, storageHost string, o ingest.Object, code
 
 func printLoadCSVReport(w io.Writer, r bench.LoadCSVReport) error {
 	mib := func(b int64) float64 { return float64(b) / (1 << 20) }
+	rate := func(f bench.Figure[float64]) string {
+		return fmt.Sprintf("%.0f rows/s\t%.0f\t%.0f", f.Median, f.Min, f.Max)
+	}
+	ratio := func(f bench.Figure[float64]) string {
+		return fmt.Sprintf("%.2f\t%.2f\t%.2f", f.Median, f.Min, f.Max)
+	}
+	rss := func(f bench.Figure[int64]) string {
+		return fmt.Sprintf("%.1f MiB\t%.1f\t%.1f", mib(f.Median), mib(f.Min), mib(f.Max))
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "file\t%d rows\t%.1f MiB\t\n", r.Rows, mib(r.FileBytes))
-	fmt.Fprintf(tw, "(a) encoding/csv\t%.0f rows/s\t\t\n", r.ParseRowsPerSec)
-	fmt.Fprintf(tw, "(b) Avro encode (%s)\t%.0f rows/s\t\t\n", r.Codec, r.EncodeRowsPerSec)
-	fmt.Fprintf(tw, "bound 1/(1/a+1/b)\t%.0f rows/s\t\t\n", r.BoundRowsPerSec)
-	fmt.Fprintf(tw, "(c) object store to staged Avro\t%.0f rows/s\t%.2f of the bound\t\n", r.FunctionRowsPerSec, r.Ratio)
-	fmt.Fprintf(tw, "(c) peak RSS\t%.1f MiB\t\t\n", mib(r.FunctionPeakRSSBytes))
-	fmt.Fprintf(tw, "(c) staged\t%d valid\t%d rejected\t\n", r.Staged.Valid, r.Staged.Rejected)
+	fmt.Fprintf(tw, "file\t%d rows, %.1f MiB\t\t\t\n", r.Rows, mib(r.FileBytes))
+	fmt.Fprintf(tw, "%d runs\tmedian\tmin\tmax\t\n", r.Runs)
+	fmt.Fprintf(tw, "(a) encoding/csv\t%s\t\n", rate(r.ParseRowsPerSec))
+	fmt.Fprintf(tw, "(b) Avro encode (%s)\t%s\t\n", r.Codec, rate(r.EncodeRowsPerSec))
+	fmt.Fprintf(tw, "serial bound 1/(1/a+1/b)\t%s\t\n", rate(r.BoundRowsPerSec))
+	fmt.Fprintf(tw, "(a') encoding/csv, in parallel with (b')\t%s\t\n", rate(r.ParallelParseRowsPerSec))
+	fmt.Fprintf(tw, "(b') Avro encode, in parallel with (a')\t%s\t\n", rate(r.ParallelEncodeRowsPerSec))
+	fmt.Fprintf(tw, "two-core bound 2/(1/a'+1/b')\t%s\t\n", rate(r.TwoCoreBoundRowsPerSec))
+	fmt.Fprintf(tw, "(c) object store to staged Avro\t%s\t\n", rate(r.FunctionRowsPerSec))
+	fmt.Fprintf(tw, "(c) / serial bound\t%s\t\n", ratio(r.Ratio))
+	fmt.Fprintf(tw, "(c) / two-core bound\t%s\t\n", ratio(r.TwoCoreRatio))
+	fmt.Fprintf(tw, "(c) peak RSS\t%s\t\n", rss(r.FunctionPeakRSSBytes))
+	fmt.Fprintf(tw, "(c2) local disk to local Avro\t%s\t\n", rate(r.LocalRowsPerSec))
+	fmt.Fprintf(tw, "(c2) peak RSS\t%s\t\n", rss(r.LocalPeakRSSBytes))
+	fmt.Fprintf(tw, "(c) / (c2)\t%s\t\n", ratio(r.FunctionToLocalRatio))
+	fmt.Fprintf(tw, "(d) DuckDB read_csv, %d threads\t%s\t\n", r.DuckDB.Threads, rate(r.DuckDB.RowsPerSec))
+	fmt.Fprintf(tw, "(c2) / (d)\t%s\t\n", ratio(r.LocalToDuckDBRatio))
+	fmt.Fprintf(tw, "(c) staged\t%d valid, %d rejected\t\t\t\n", r.Staged.Valid, r.Staged.Rejected)
+	fmt.Fprintf(tw, "(d) loaded\t%d rows\t\t\t\n", r.DuckDB.Loaded)
 	for _, c := range r.Codecs {
-		fmt.Fprintf(tw, "codec %s (first %d rows)\t%.0f rows/s\t%.1f bytes/row\t\n", c.Codec, c.Rows, c.RowsPerSec, c.BytesPerRow)
+		fmt.Fprintf(tw, "codec %s (%d rows, %.1f bytes/row)\t%s\t\n", c.Codec, c.Rows, c.BytesPerRow, rate(c.RowsPerSec))
 	}
 	return tw.Flush()
 }
@@ -180,6 +213,16 @@ func printInsertRowsReport(w io.Writer, r bench.InsertRowsReport) error {
 	fmt.Fprintf(tw, "requests\t%d\t%.1f/s\n", r.Requests, r.RequestsPerSec)
 	fmt.Fprintf(tw, "rows inserted\t%d\t%.0f/s\n", r.Inserted, r.RowsPerSec)
 	fmt.Fprintf(tw, "latency ms\tp50 %.1f\tp95 %.1f\tp99 %.1f\tmax %.1f\n", r.Latency.P50, r.Latency.P95, r.Latency.P99, r.Latency.Max)
+	switch c := r.CPU; {
+	case c.Unavailable != "":
+		fmt.Fprintf(tw, "CPU per batch\tunknown: %s\n", c.Unavailable)
+	default:
+		shared := ""
+		if c.Shared {
+			shared = ", shared with the stack (start it with --instances 2 for the function alone)"
+		}
+		fmt.Fprintf(tw, "CPU per batch\t%.2f ms\t%.2f cores busy\t%d processes%s\n", c.MsPerBatch, c.Cores, len(c.PIDs), shared)
+	}
 	if len(r.Errors) == 0 {
 		fmt.Fprintf(tw, "errors\tnone\n")
 	}

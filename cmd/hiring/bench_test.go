@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -28,16 +30,48 @@ func TestBenchLoadCSV(t *testing.T) {
 	if rep.Staged.RowsRead != 20000 || rep.Staged.Valid+rep.Staged.Rejected != 20000 || rep.Staged.Rejected == 0 {
 		t.Errorf("staged %+v, want the 20000 rows of the file split into valid and rejected", rep.Staged)
 	}
-	for name, v := range map[string]float64{"a": rep.ParseRowsPerSec, "b": rep.EncodeRowsPerSec, "c": rep.FunctionRowsPerSec, "ratio": rep.Ratio} {
-		if !(v > 0) {
-			t.Errorf("%s = %v, want a positive figure", name, v)
+	if rep.Runs != 3 {
+		t.Errorf("%d runs, want the default 3", rep.Runs)
+	}
+	for name, f := range map[string]bench.Figure[float64]{"a": rep.ParseRowsPerSec, "b": rep.EncodeRowsPerSec, "bound": rep.BoundRowsPerSec,
+		"a'": rep.ParallelParseRowsPerSec, "b'": rep.ParallelEncodeRowsPerSec, "two-core bound": rep.TwoCoreBoundRowsPerSec,
+		"c": rep.FunctionRowsPerSec, "c2": rep.LocalRowsPerSec, "d": rep.DuckDB.RowsPerSec,
+		"ratio": rep.Ratio, "two-core ratio": rep.TwoCoreRatio, "c/c2": rep.FunctionToLocalRatio, "c2/d": rep.LocalToDuckDBRatio} {
+		if !(f.Min > 0 && f.Min <= f.Median && f.Median <= f.Max) {
+			t.Errorf("%s = %+v, want 0 < min <= median <= max", name, f)
 		}
 	}
-	if rep.FunctionPeakRSSBytes <= 0 {
-		t.Errorf("no peak RSS for the function path: %d", rep.FunctionPeakRSSBytes)
+	// Peak RSS is measured in each child process: the function path's
+	// reader, writer buffers and runtime take some MiB.
+	for name, f := range map[string]bench.Figure[int64]{"c": rep.FunctionPeakRSSBytes, "c2": rep.LocalPeakRSSBytes} {
+		if !(f.Min > 4<<20 && f.Min <= f.Median && f.Median <= f.Max) {
+			t.Errorf("%s peak RSS = %+v, want 4 MiB < min <= median <= max", name, f)
+		}
 	}
 	if len(rep.Codecs) != 3 {
 		t.Errorf("codecs compared: %+v", rep.Codecs)
+	}
+
+	stdout.Reset()
+	stderr.Reset()
+	if code := run(context.Background(), []string{"bench", "load-csv", "--rows", "2000", "--runs", "2", "--work-dir", t.TempDir()}, &stdout, &stderr); code != 0 {
+		t.Fatalf("text output: exit code %d; stderr:\n%s", code, stderr.String())
+	}
+	num := `[0-9.]+`
+	for _, re := range []string{
+		`2 runs +median +min +max`,
+		`\(a\) encoding/csv +` + num + ` rows/s +` + num + ` +` + num,
+		`two-core bound 2/\(1/a'\+1/b'\) +` + num + ` rows/s`,
+		`\(c\) / two-core bound +` + num,
+		`\(c2\) local disk to local Avro +` + num + ` rows/s`,
+		`\(c2\) peak RSS +` + num + ` MiB`,
+		`\(d\) DuckDB read_csv, \d+ threads +` + num + ` rows/s`,
+		`\(c2\) / \(d\) +` + num,
+		`\(d\) loaded +\d+ rows`,
+	} {
+		if !regexp.MustCompile(re).MatchString(stdout.String()) {
+			t.Errorf("text output does not match %q:\n%s", re, stdout.String())
+		}
 	}
 }
 
@@ -46,6 +80,10 @@ func TestBenchLoadCSV_BadRows(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	if code := run(context.Background(), []string{"bench", "load-csv", "--rows", "0"}, &stdout, &stderr); code != 2 {
 		t.Errorf("exit code %d, want 2; stderr:\n%s", code, stderr.String())
+	}
+	stderr.Reset()
+	if code := run(context.Background(), []string{"bench", "load-csv", "--runs", "0"}, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), "--runs must be at least 1") {
+		t.Errorf("--runs 0: exit code %d, want 2; stderr:\n%s", code, stderr.String())
 	}
 }
 
@@ -76,7 +114,8 @@ func TestBenchInsertRows(t *testing.T) {
 	if c := rep.Check; !c.OK || c.After-c.Before != rep.Inserted || rep.Inserted != int64(rep.Requests)*50 || len(rep.Errors) != 0 {
 		t.Errorf("%d requests, %d inserted, errors %v, row check %+v: want every request to insert 50 rows that readers see", rep.Requests, rep.Inserted, rep.Errors, c)
 	}
-	for name, v := range map[string]float64{"requests/s": rep.RequestsPerSec, "rows/s": rep.RowsPerSec, "p50": rep.Latency.P50, "p99": rep.Latency.P99, "max": rep.Latency.Max} {
+	for name, v := range map[string]float64{"requests/s": rep.RequestsPerSec, "rows/s": rep.RowsPerSec, "p50": rep.Latency.P50, "p99": rep.Latency.P99, "max": rep.Latency.Max,
+		"CPU ms per batch": rep.CPU.MsPerBatch, "CPU cores": rep.CPU.Cores} {
 		if !(v > 0) {
 			t.Errorf("%s = %v, want a positive figure", name, v)
 		}
@@ -87,7 +126,12 @@ func TestBenchInsertRows(t *testing.T) {
 	if code := run(context.Background(), []string{"bench", "insert-rows", "--stack", st.Config().URL, "--clients", "1", "--duration", "200ms", "--table", "jobs"}, &stdout, &stderr); code != 0 {
 		t.Fatalf("text output: exit code %d; stderr:\n%s", code, stderr.String())
 	}
-	for _, re := range []string{`jobs: 1 clients, 100 rows per request`, `\nerrors +none\n`, `\nrow check +ok: readers see \d+ more rows`} {
+	// The stack runs in this process: the CPU time is the process's.
+	if c := rep.CPU; !c.Shared || !slices.Equal(c.PIDs, []int{os.Getpid()}) || c.Unavailable != "" {
+		t.Errorf("CPU %+v, want this process's, shared", c)
+	}
+	for _, re := range []string{`jobs: 1 clients, 100 rows per request`, `\nerrors +none\n`, `\nrow check +ok: readers see \d+ more rows`,
+		`\nCPU per batch +[0-9.]+ ms +[0-9.]+ cores busy +1 processes, shared with the stack`} {
 		if !regexp.MustCompile(re).MatchString(stdout.String()) {
 			t.Errorf("text output does not match %q:\n%s", re, stdout.String())
 		}

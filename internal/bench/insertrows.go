@@ -6,7 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"net"
 	"net/http"
+	"net/url"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -21,6 +26,7 @@ import (
 	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/httpapi"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/insert"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/procstat"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/stack"
 )
 
@@ -57,6 +63,8 @@ type InsertRowsReport struct {
 	RowsPerSec float64 `json:"rows_per_sec"`
 	// Latency is per request, from sending to the end of its answer.
 	Latency Latency `json:"latency_ms"`
+	// CPU is the CPU time of the processes that served the requests.
+	CPU CPU `json:"cpu"`
 	// Errors counts the requests without a 200 answer, by status and
 	// problem code ("503 unavailable"), or "no answer: <error>".
 	Errors map[string]int `json:"errors"`
@@ -71,6 +79,125 @@ type Latency struct {
 	P95 float64 `json:"p95"`
 	P99 float64 `json:"p99"`
 	Max float64 `json:"max"`
+}
+
+// CPU is the CPU time, user and system, that the processes serving
+// insert-rows spent from the first request sent to the last answer, read from
+// /proc/<pid>/stat (10 ms units) before and after the load. The processes are
+// the function's instances listed in the stack's configuration and every
+// process named by an answer's X-Hiring-Instance header; one that started
+// during the load counts from its start, one that exited during the load is
+// not counted.
+type CPU struct {
+	// MsPerBatch is the CPU time per request sent (a batch of RowsPerRequest
+	// rows), in milliseconds: to set next to the wall latency.
+	MsPerBatch float64 `json:"ms_per_batch"`
+	Seconds    float64 `json:"seconds"`
+	// Cores is Seconds over the load's wall time: the cores kept busy.
+	Cores float64 `json:"cores"`
+	PIDs  []int   `json:"pids"`
+	// Shared is true when a process also does other work than the function:
+	// the stack's own process, which runs the function with the local
+	// BigQuery and Cloud Storage when it has one instance per function, or
+	// this process. Start the stack with --instances 2 or more for the
+	// function's CPU time alone.
+	Shared bool `json:"shared"`
+	// Unavailable says why there is no figure, when there is none.
+	Unavailable string `json:"unavailable,omitempty"`
+}
+
+// cpuMeter reads the CPU time of the function's processes.
+type cpuMeter struct {
+	unavailable string
+	shared      bool
+	start       map[int]time.Duration
+	seen        map[int]bool
+}
+
+// startCPU reads the CPU time of the instances of insert-rows that cfg lists.
+// The processes must be on this machine: the stack's URL is a loopback one.
+func startCPU(cfg stack.Config, functionName string) *cpuMeter {
+	m := &cpuMeter{start: map[int]time.Duration{}, seen: map[int]bool{}}
+	u, err := url.Parse(cfg.URL)
+	if err != nil || !isLoopback(u.Hostname()) {
+		m.unavailable = "the stack is not on this machine (its URL is not a loopback one)"
+		return m
+	}
+	for _, inst := range cfg.Instances[functionName] {
+		m.add(inst.PID)
+		if strings.HasPrefix(inst.URL, strings.TrimSuffix(cfg.URL, "/")+"/") {
+			m.shared = true
+		}
+	}
+	return m
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// add starts counting the CPU time of a process from now.
+func (m *cpuMeter) add(pid int) {
+	if m.track(pid) {
+		if t, err := procstat.CPUTimeOf(pid); err == nil {
+			m.start[pid] = t
+		}
+	}
+}
+
+// see counts the process named by an answer's X-Hiring-Instance header; a
+// process not counted yet counts from its start.
+func (m *cpuMeter) see(header string) {
+	if pid, err := strconv.Atoi(header); err == nil && m.track(pid) {
+		m.start[pid] = 0
+	}
+}
+
+// track reports whether pid is a process to count that was not counted yet,
+// and notes it.
+func (m *cpuMeter) track(pid int) bool {
+	if m.unavailable != "" || pid <= 0 || m.seen[pid] {
+		return false
+	}
+	m.seen[pid] = true
+	if pid == os.Getpid() {
+		m.shared = true
+	}
+	return true
+}
+
+// finish reads the processes' CPU time again and returns the figures for the
+// requests sent in seconds of wall time.
+func (m *cpuMeter) finish(requests uint64, seconds float64) CPU {
+	if m.unavailable != "" {
+		return CPU{Unavailable: m.unavailable}
+	}
+	c := CPU{Shared: m.shared}
+	var spent time.Duration
+	for _, pid := range slices.Sorted(maps.Keys(m.start)) {
+		t, err := procstat.CPUTimeOf(pid)
+		if err != nil {
+			continue
+		}
+		spent += t - m.start[pid]
+		c.PIDs = append(c.PIDs, pid)
+	}
+	if len(c.PIDs) == 0 {
+		c.Unavailable = "no process of the function could be read in /proc"
+		return c
+	}
+	c.Seconds = spent.Seconds()
+	if requests > 0 {
+		c.MsPerBatch = c.Seconds * 1000 / float64(requests)
+	}
+	if seconds > 0 {
+		c.Cores = c.Seconds / seconds
+	}
+	return c
 }
 
 // RowCheck compares the rows of the table's reader view before and after the
@@ -184,9 +311,11 @@ func load(ctx context.Context, opts InsertRowsOptions, t *dictionary.Table, func
 	stop := context.AfterFunc(ctx, func() { atk.Stop() })
 	defer stop()
 
+	cpu := startCPU(opts.Stack, "insert-rows")
 	var m vegeta.Metrics
 	for res := range atk.Attack(targeter, vegeta.ConstantPacer{}, opts.Duration, "insert-rows") {
 		m.Add(res)
+		cpu.see(res.Headers.Get(stack.InstanceHeader))
 		if res.Code == http.StatusOK {
 			var answer struct {
 				Inserted int64 `json:"inserted"`
@@ -206,6 +335,7 @@ func load(ctx context.Context, opts InsertRowsOptions, t *dictionary.Table, func
 	}
 	rep.Requests = m.Requests
 	rep.Seconds = (m.Duration + m.Wait).Seconds()
+	rep.CPU = cpu.finish(m.Requests, rep.Seconds)
 	if rep.Seconds > 0 {
 		rep.RequestsPerSec = float64(m.Requests) / rep.Seconds
 		rep.RowsPerSec = float64(rep.Inserted) / rep.Seconds

@@ -2,9 +2,17 @@ package bench
 
 import (
 	"encoding/json"
+	"math"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/stack"
 )
 
 // TestBatches checks that generated bodies hold valid rows of every table,
@@ -40,5 +48,48 @@ func TestBatches(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCPUMeter counts the CPU time of a busy process listed as the function's
+// instance, and of this process when an answer names it.
+func TestCPUMeter(t *testing.T) {
+	t.Parallel()
+	if runtime.GOOS != "linux" {
+		t.Skip("CPU times are read from Linux's /proc")
+	}
+	busy := exec.Command("sh", "-c", "while :; do :; done")
+	if err := busy.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = busy.Process.Kill()
+		_ = busy.Wait()
+	})
+	cfg := stack.Config{URL: "http://127.0.0.1:8080", Instances: map[string][]stack.Instance{
+		"insert-rows": {{PID: busy.Process.Pid, URL: "http://127.0.0.1:9999"}},
+	}}
+	m := startCPU(cfg, "insert-rows")
+	time.Sleep(300 * time.Millisecond)
+	c := m.finish(10, 0.3)
+	if c.Unavailable != "" || c.Shared || !slices.Equal(c.PIDs, []int{busy.Process.Pid}) {
+		t.Errorf("CPU %+v, want the busy process's, not shared", c)
+	}
+	// Other processes may hold the cores: at least two ticks of 10 ms, at
+	// most the 300 ms slept and some.
+	if c.Seconds < 0.02 || c.Seconds > 0.5 || math.Abs(c.MsPerBatch-c.Seconds*100) > 1e-9 || math.Abs(c.Cores-c.Seconds/0.3) > 1e-9 {
+		t.Errorf("CPU %+v, want at most 0.3 s, a tenth of it per batch in ms, up to 1 core", c)
+	}
+
+	m = startCPU(cfg, "insert-rows")
+	m.see(strconv.Itoa(os.Getpid()))
+	m.see("not a pid")
+	if c := m.finish(1, 1); !c.Shared || len(c.PIDs) != 2 || c.Seconds <= 0 {
+		t.Errorf("CPU %+v, want this process and the busy one, shared", c)
+	}
+
+	cfg.URL = "https://insert-rows.example.com"
+	if c := startCPU(cfg, "insert-rows").finish(1, 1); c.Unavailable == "" || len(c.PIDs) != 0 {
+		t.Errorf("CPU of a remote stack %+v, want none", c)
 	}
 }

@@ -45,6 +45,9 @@ func TestInsertRows(t *testing.T) {
 	if l := rep.Latency; !(l.P50 > 0 && l.P50 <= l.P99 && l.P95 <= l.P99 && l.P99 <= l.Max) {
 		t.Errorf("latency %+v, want 0 < p50 <= p95 <= p99 <= max", l)
 	}
+	if c := rep.CPU; !(c.MsPerBatch > 0 && c.Cores > 0 && c.Shared && len(c.PIDs) == 1 && c.Unavailable == "") {
+		t.Errorf("CPU %+v, want positive figures for the one process of the stack, shared", c)
+	}
 
 	// A second run sees the rows of the first and inserts new ones.
 	again, err := bench.InsertRows(context.Background(), bench.InsertRowsOptions{Stack: st.Config(), Clients: 1, Duration: 200 * time.Millisecond, Rows: 1})

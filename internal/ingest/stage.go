@@ -123,8 +123,35 @@ func (s *Stager) stage(ctx context.Context, o Object, t *dictionary.Table, gzipp
 		return nil, fmt.Errorf("read %s: %w", o.URI(), err)
 	}
 	defer r.Close()
+	return s.stageFrom(ctx, o, t, r, gzipped || r.Attrs.ContentEncoding == "gzip", cmp.Or(r.Attrs.Size, o.Size), nil, nil, log)
+}
+
+// StageFrom stages r, the content of the object o read from elsewhere (a
+// local file, for the benchmarks), as Stage stages the object, and writes the
+// Avro files to valid and rejects instead of the staging bucket: the function
+// path without Cloud Storage. The URIs of the result name the objects the
+// files would be in the staging bucket.
+func (s *Stager) StageFrom(ctx context.Context, o Object, r io.Reader, valid, rejects io.Writer) (Staged, error) {
+	rt := route(s.dict, o)
+	if rt.skip != "" {
+		return Staged{}, fmt.Errorf("ingest.StageFrom: %s is not loaded: %s", o.URI(), rt.skip)
+	}
+	if valid == nil || rejects == nil {
+		return Staged{}, errors.New("ingest.StageFrom: the writers of the valid rows and the rejects are required")
+	}
+	st, err := s.stageFrom(ctx, o, rt.table, r, rt.gzipped || o.ContentEncoding == "gzip", o.Size, valid, rejects, s.log)
+	if err != nil {
+		return Staged{}, err
+	}
+	return *st, nil
+}
+
+// stageFrom is stage once the object is open: it reads r, of the given
+// stored size and gzipped or not, and writes the staged files to valid and
+// rejects, or to the staging bucket when they are nil.
+func (s *Stager) stageFrom(ctx context.Context, o Object, t *dictionary.Table, r io.Reader, gzipped bool, stored int64, valid, rejects io.Writer, log *slog.Logger) (*Staged, error) {
 	var src io.Reader = &objectSource{r: r}
-	if gzipped || r.Attrs.ContentEncoding == "gzip" {
+	if gzipped {
 		gz, err := gzip.NewReader(src)
 		var oe *objectReadError
 		if errors.As(err, &oe) {
@@ -134,7 +161,7 @@ func (s *Stager) stage(ctx context.Context, o Object, t *dictionary.Table, gzipp
 			return nil, permanent(err, "malformed gzip")
 		}
 		defer gz.Close()
-		src = s.limitGzip(&gzipSource{r: gz}, cmp.Or(r.Attrs.Size, o.Size))
+		src = s.limitGzip(&gzipSource{r: gz}, stored)
 	}
 
 	ingestedAt := o.Created
@@ -142,8 +169,8 @@ func (s *Stager) stage(ctx context.Context, o Object, t *dictionary.Table, gzipp
 		ingestedAt = time.Now()
 	}
 	st := &Staged{Table: t.Name, RejectedByRule: map[dictionary.Rule]int64{}}
-	validOut := &stagingFile{s: s, name: stagingName("valid", t.Name, o.IngestionID()), schema: warehouse.RawSchema(t), seed: o.IngestionID()}
-	rejectOut := &stagingFile{s: s, name: stagingName("rejects", t.Name, o.IngestionID()), schema: warehouse.SystemSchema(warehouse.RejectedRows), seed: o.IngestionID()}
+	validOut := &stagingFile{s: s, name: stagingName("valid", t.Name, o.IngestionID()), schema: warehouse.RawSchema(t), seed: o.IngestionID(), out: valid}
+	rejectOut := &stagingFile{s: s, name: stagingName("rejects", t.Name, o.IngestionID()), schema: warehouse.SystemSchema(warehouse.RejectedRows), seed: o.IngestionID(), out: rejects}
 	rejectedAt := time.Now()
 	logged := 0
 	reader := t.NewLimitedReader(src, s.limits)
@@ -198,25 +225,30 @@ func (s *Stager) stage(ctx context.Context, o Object, t *dictionary.Table, gzipp
 	return st, nil
 }
 
-// stagingFile is an Avro file written to the staging bucket on its first
-// row.
+// stagingFile is an Avro file written to the staging bucket, or to out when
+// it is set, on its first row.
 type stagingFile struct {
 	s      *Stager
 	name   string
 	schema bigquery.Schema
 	seed   string
+	out    io.Writer
 
 	w   *storage.Writer
 	avr *avro.Writer
 }
 
 func (f *stagingFile) write(ctx context.Context, values []any) error {
-	if f.w == nil {
-		f.w = f.s.gcs.Bucket(f.s.bucket).Object(f.name).If(storage.Conditions{DoesNotExist: true}).NewWriter(ctx)
-		f.w.ChunkSize = stageChunk
-		f.w.ContentType = "application/avro"
+	if f.avr == nil {
+		dst := f.out
+		if dst == nil {
+			f.w = f.s.gcs.Bucket(f.s.bucket).Object(f.name).If(storage.Conditions{DoesNotExist: true}).NewWriter(ctx)
+			f.w.ChunkSize = stageChunk
+			f.w.ContentType = "application/avro"
+			dst = f.w
+		}
 		var err error
-		if f.avr, err = avro.NewWriter(f.w, "row", f.schema, f.s.codec, f.seed); err != nil {
+		if f.avr, err = avro.NewWriter(dst, "row", f.schema, f.s.codec, f.seed); err != nil {
 			return err
 		}
 	}
@@ -229,15 +261,15 @@ func (f *stagingFile) write(ctx context.Context, values []any) error {
 // close finishes the upload and returns the file's URI, or "" when no row
 // was written.
 func (f *stagingFile) close() (string, error) {
-	if f.w == nil {
+	if f.avr == nil {
 		return "", nil
 	}
 	uri := "gs://" + f.s.bucket + "/" + f.name
 	err := f.avr.Close()
-	if err == nil {
+	if err == nil && f.w != nil {
 		err = f.w.Close()
 	}
-	f.w = nil
+	f.avr, f.w = nil, nil
 	var ge *googleapi.Error
 	if errors.As(err, &ge) && ge.Code == http.StatusPreconditionFailed {
 		return uri, nil

@@ -1,14 +1,16 @@
-// Package procstat reads the memory figures of the current process from
+// Package procstat reads the memory figures and CPU times of processes from
 // Linux's /proc, for the benchmarks.
 package procstat
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // ErrUnsupported is returned where /proc is not available (or the process
@@ -65,4 +67,38 @@ func statusField(process, name string) (int64, error) {
 		return 0, fmt.Errorf("procstat: %w", err)
 	}
 	return 0, fmt.Errorf("procstat: no %s in /proc/self/status", name)
+}
+
+// userHZ is the unit of the CPU times of /proc/<pid>/stat: USER_HZ, 100 on
+// every Linux architecture Go supports.
+const userHZ = 100
+
+// CPUTimeOf returns the CPU time, user and system, that a process has spent
+// since it started, in all its threads, ended ones included
+// (/proc/<pid>/stat), to the 10 ms of USER_HZ.
+func CPUTimeOf(pid int) (time.Duration, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, fmt.Errorf("%w: %v", ErrUnsupported, err)
+	}
+	// The command name, field 2, is in parentheses and may hold spaces:
+	// the fields after it start after the last ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("procstat: unexpected /proc/%d/stat %q", pid, b)
+	}
+	fields := strings.Fields(string(b[i+1:]))
+	// fields[0] is field 3 (state); utime and stime are fields 14 and 15.
+	if len(fields) < 13 {
+		return 0, fmt.Errorf("procstat: unexpected /proc/%d/stat %q", pid, b)
+	}
+	var ticks int64
+	for _, f := range fields[11:13] {
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("procstat: /proc/%d/stat: %w", pid, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / userHZ, nil
 }

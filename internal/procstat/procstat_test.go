@@ -2,8 +2,11 @@ package procstat_test
 
 import (
 	"errors"
+	"os"
 	"runtime"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/hiring-pipeline/hiring-pipeline/internal/procstat"
 )
@@ -46,5 +49,38 @@ func TestPeakRSS_GrowsAndResets(t *testing.T) {
 	}
 	if peak > now+8<<20 {
 		t.Errorf("after ResetPeak the peak is %d, the current RSS %d", peak, now)
+	}
+}
+
+func TestCPUTimeOf_Grows(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		if _, err := procstat.CPUTimeOf(os.Getpid()); !errors.Is(err, procstat.ErrUnsupported) {
+			t.Fatalf("CPUTimeOf on %s: %v, want ErrUnsupported", runtime.GOOS, err)
+		}
+		t.Skip("CPU times are read from Linux's /proc")
+	}
+	before, err := procstat.CPUTimeOf(os.Getpid())
+	if err != nil {
+		t.Fatalf("CPUTimeOf: %v", err)
+	}
+	var rusage syscall.Rusage
+	spin := time.Now()
+	x := 0
+	for time.Since(spin) < 200*time.Millisecond {
+		x++
+	}
+	after, err := procstat.CPUTimeOf(os.Getpid())
+	if err != nil {
+		t.Fatalf("CPUTimeOf: %v", err)
+	}
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &rusage); err != nil {
+		t.Fatal(err)
+	}
+	self := time.Duration(rusage.Utime.Nano() + rusage.Stime.Nano())
+	if after-before < 100*time.Millisecond || after > self+20*time.Millisecond {
+		t.Errorf("CPU time went from %s to %s spinning 200 ms (%d loops); getrusage says %s", before, after, x, self)
+	}
+	if _, err := procstat.CPUTimeOf(-1); !errors.Is(err, procstat.ErrUnsupported) {
+		t.Errorf("CPUTimeOf(-1): %v, want ErrUnsupported", err)
 	}
 }
