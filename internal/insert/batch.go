@@ -29,8 +29,20 @@ type item struct {
 
 // parseJSON reads a body {"rows": [ {...}, ... ]} strictly (see
 // httpapi.DecodeJSON): 1 to MaxRows rows. Rows are validated one by one: a
-// row with a member twice or unknown is refused with its own rule.
+// row with a member twice or unknown is refused with its own rule. A plain
+// body is read in one pass (scanJSON); any other is read by
+// parseJSONStrict, which says why it is refused.
 func parseJSON(t *dictionary.Table, body []byte) ([]item, error) {
+	if items, ok := scanJSON(t, body); ok {
+		return items, nil
+	}
+	return parseJSONStrict(t, body)
+}
+
+// parseJSONStrict reads a body as parseJSON does, in steps: a token walk
+// that checks the envelope, encoding/json for the rows array, and
+// ParseObject for each row.
+func parseJSONStrict(t *dictionary.Table, body []byte) ([]item, error) {
 	var req struct {
 		Rows []json.RawMessage `json:"rows"`
 	}
