@@ -78,6 +78,9 @@ func compact(raw []byte) []byte {
 func parseCSV(t *dictionary.Table, body []byte) ([]item, error) {
 	r := t.NewReader(bytes.NewReader(body))
 	var items []item
+	// The records' raw bytes share one buffer: together they are no
+	// longer than the body.
+	raws := make([]byte, 0, len(body))
 	for {
 		rec, err := r.Next()
 		if errors.Is(err, io.EOF) {
@@ -89,7 +92,9 @@ func parseCSV(t *dictionary.Table, body []byte) ([]item, error) {
 		if len(items) == MaxRows {
 			return nil, checkSize(MaxRows + 1)
 		}
-		it := item{raw: bytes.Clone(rec.Raw), line: rec.Line, row: rec.Row, err: rec.Err}
+		from := len(raws)
+		raws = append(raws, rec.Raw...)
+		it := item{raw: raws[from:len(raws):len(raws)], line: rec.Line, row: rec.Row, err: rec.Err}
 		if it.err != nil {
 			it.err.Row = int64(len(items))
 		}
