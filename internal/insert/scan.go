@@ -12,9 +12,10 @@ import (
 	"github.com/hiring-pipeline/hiring-pipeline/internal/httpapi"
 )
 
-// scanner is a streaming JSON tokenizer over a body, kept in a pool.
+// scanner is a streaming JSON tokenizer over a body, kept in a pool. The
+// body is read through a bytes.Buffer, which jsontext parses in place.
 type scanner struct {
-	r   bytes.Reader
+	r   bytes.Buffer
 	dec *jsontext.Decoder
 }
 
@@ -38,11 +39,11 @@ const rowsSlab = 64
 func scanJSON(t *dictionary.Table, body []byte) ([]item, bool) {
 	s := scanners.Get().(*scanner)
 	defer func() {
-		s.r.Reset(nil)
+		s.r = bytes.Buffer{}
 		s.dec.Reset(&s.r, scanOptions...)
 		scanners.Put(s)
 	}()
-	s.r.Reset(body)
+	s.r = *bytes.NewBuffer(body)
 	s.dec.Reset(&s.r, scanOptions...)
 	dec := s.dec
 	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
