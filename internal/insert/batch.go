@@ -124,7 +124,7 @@ func countWord(n int) string {
 // the batch has: the first one wins. Invalid rows are not inserted, so they
 // do not count.
 func refuseDuplicates(t *dictionary.Table, items []item) {
-	first := map[any]int{}
+	first := make(map[any]int, len(items))
 	for i := range items {
 		it := &items[i]
 		if it.err != nil {
