@@ -461,6 +461,14 @@ func finerThanMicroseconds(s string) bool {
 }
 
 func (f Field) checkString(s string) (any, *FieldError) {
+	if plainASCII(s) {
+		// Valid UTF-8 of one character per byte, without control
+		// characters: only the length is left to check.
+		if f.MaxLength > 0 && len(s) > f.MaxLength {
+			return nil, f.fail(RuleTooLong, fmt.Sprintf("has %d characters, at most %d allowed", len(s), f.MaxLength))
+		}
+		return s, nil
+	}
 	if !utf8.ValidString(s) {
 		return nil, f.fail(RuleEncoding, "is not valid UTF-8")
 	}
@@ -473,6 +481,17 @@ func (f Field) checkString(s string) (any, *FieldError) {
 		return nil, f.fail(RuleControlCharacter, "contains a control character (U+0000 to U+001F, such as a tab or a line break, or U+007F)")
 	}
 	return s, nil
+}
+
+// plainASCII reports whether s is printable ASCII: no byte of 0x80 or
+// more, and no control character.
+func plainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // isControl reports whether r is a C0 control character or DEL.
