@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -18,10 +19,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/descriptorpb"
-	"google.golang.org/protobuf/types/dynamicpb"
 )
 
 // Appender appends rows to the tables of one dataset. It is safe for
@@ -129,13 +129,21 @@ func (e *encodeError) Error() string { return e.err.Error() }
 func (e *encodeError) Unwrap() error { return e.err }
 
 // Encoder serializes rows of one table into the protocol buffer messages
-// that the Storage Write API takes for the table's writer schema. It is safe
-// for concurrent use.
+// that the Storage Write API takes for the table's writer schema, with
+// protowire: one allocation per row, no message values. It is safe for
+// concurrent use.
 type Encoder struct {
-	desc       protoreflect.MessageDescriptor
 	normalized *descriptorpb.DescriptorProto
-	fields     []protoreflect.FieldDescriptor
-	types      []bigquery.FieldType
+	columns    []column
+}
+
+// column is what Encode needs of one field of the writer schema.
+type column struct {
+	name     string
+	num      protowire.Number
+	kind     protoreflect.Kind
+	required bool
+	bqType   bigquery.FieldType
 }
 
 // NewEncoder returns an Encoder for rows of schema. It fails for a schema
@@ -157,54 +165,107 @@ func NewEncoder(schema bigquery.Schema) (*Encoder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("adapt.NormalizeDescriptor: %w", err)
 	}
-	e := &Encoder{desc: md, normalized: dp}
+	e := &Encoder{normalized: dp}
 	for i, f := range schema {
 		fd := md.Fields().Get(i)
 		if fd == nil {
 			return nil, fmt.Errorf("bqwrite: no proto field for column %s", f.Name)
 		}
-		e.fields = append(e.fields, fd)
-		e.types = append(e.types, f.Type)
+		switch fd.Kind() {
+		case protoreflect.Int64Kind, protoreflect.StringKind, protoreflect.DoubleKind, protoreflect.BoolKind, protoreflect.BytesKind:
+		default:
+			return nil, fmt.Errorf("bqwrite: column %s: proto kind %s is not supported", f.Name, fd.Kind())
+		}
+		if fd.IsList() || fd.IsMap() {
+			return nil, fmt.Errorf("bqwrite: column %s: repeated columns are not supported", f.Name)
+		}
+		e.columns = append(e.columns, column{name: string(fd.Name()), num: fd.Number(), kind: fd.Kind(),
+			required: fd.Cardinality() == protoreflect.Required, bqType: f.Type})
 	}
 	return e, nil
 }
 
 // Encode serializes a row: one value per column in schema order, as int64,
 // float64, bool, string, []byte or time.Time (TIMESTAMP columns only), or
-// nil for NULL. It fails for a row of the wrong length or a value of another
-// type.
+// nil for NULL. It fails for a row of the wrong length, a value of another
+// type, or a NULL in a REQUIRED column.
 func (e *Encoder) Encode(row []any) ([]byte, error) {
-	if len(row) != len(e.fields) {
-		return nil, fmt.Errorf("%d values for %d columns", len(row), len(e.fields))
+	if len(row) != len(e.columns) {
+		return nil, fmt.Errorf("%d values for %d columns", len(row), len(e.columns))
 	}
-	msg := dynamicpb.NewMessage(e.desc)
+	size := 0
 	for i, v := range row {
-		if v == nil {
-			continue
+		n, err := e.columns[i].size(v)
+		if err != nil {
+			return nil, err
 		}
-		var pv protoreflect.Value
-		switch x := v.(type) {
-		case int64:
-			pv = protoreflect.ValueOfInt64(x)
-		case string:
-			pv = protoreflect.ValueOfString(x)
-		case float64:
-			pv = protoreflect.ValueOfFloat64(x)
-		case bool:
-			pv = protoreflect.ValueOfBool(x)
-		case []byte:
-			pv = protoreflect.ValueOfBytes(x)
-		case time.Time:
-			if e.types[i] != bigquery.TimestampFieldType {
-				return nil, fmt.Errorf("column %s: a time for a %s column", e.fields[i].Name(), e.types[i])
-			}
-			pv = protoreflect.ValueOfInt64(x.UnixMicro())
-		default:
-			return nil, fmt.Errorf("column %s: unsupported value %T", e.fields[i].Name(), v)
-		}
-		msg.Set(e.fields[i], pv)
+		size += n
 	}
-	return proto.Marshal(msg)
+	b := make([]byte, 0, size)
+	for i, v := range row {
+		b = e.columns[i].append(b, v)
+	}
+	return b, nil
+}
+
+// size checks a value against its column and returns the bytes of its
+// field, 0 for NULL.
+func (c *column) size(v any) (int, error) {
+	tag := protowire.SizeTag(c.num)
+	switch x := v.(type) {
+	case nil:
+		if c.required {
+			return 0, fmt.Errorf("column %s: NULL in a REQUIRED column", c.name)
+		}
+		return 0, nil
+	case int64:
+		if c.kind == protoreflect.Int64Kind {
+			return tag + protowire.SizeVarint(uint64(x)), nil
+		}
+	case string:
+		if c.kind == protoreflect.StringKind {
+			return tag + protowire.SizeBytes(len(x)), nil
+		}
+	case float64:
+		if c.kind == protoreflect.DoubleKind {
+			return tag + protowire.SizeFixed64(), nil
+		}
+	case bool:
+		if c.kind == protoreflect.BoolKind {
+			return tag + protowire.SizeVarint(protowire.EncodeBool(x)), nil
+		}
+	case []byte:
+		if c.kind == protoreflect.BytesKind {
+			return tag + protowire.SizeBytes(len(x)), nil
+		}
+	case time.Time:
+		if c.bqType != bigquery.TimestampFieldType {
+			return 0, fmt.Errorf("column %s: a time for a %s column", c.name, c.bqType)
+		}
+		return tag + protowire.SizeVarint(uint64(x.UnixMicro())), nil
+	default:
+		return 0, fmt.Errorf("column %s: unsupported value %T", c.name, v)
+	}
+	return 0, fmt.Errorf("column %s: a %T for a %s column", c.name, v, c.bqType)
+}
+
+// append appends the field of a value that size accepted.
+func (c *column) append(b []byte, v any) []byte {
+	switch x := v.(type) {
+	case int64:
+		return protowire.AppendVarint(protowire.AppendTag(b, c.num, protowire.VarintType), uint64(x))
+	case string:
+		return protowire.AppendString(protowire.AppendTag(b, c.num, protowire.BytesType), x)
+	case float64:
+		return protowire.AppendFixed64(protowire.AppendTag(b, c.num, protowire.Fixed64Type), math.Float64bits(x))
+	case bool:
+		return protowire.AppendVarint(protowire.AppendTag(b, c.num, protowire.VarintType), protowire.EncodeBool(x))
+	case []byte:
+		return protowire.AppendBytes(protowire.AppendTag(b, c.num, protowire.BytesType), x)
+	case time.Time:
+		return protowire.AppendVarint(protowire.AppendTag(b, c.num, protowire.VarintType), uint64(x.UnixMicro()))
+	}
+	return b
 }
 
 // Transient reports whether an Append error may succeed on another try.

@@ -67,9 +67,159 @@ func (t *Table) ParseRecord(row int64, record []string) (Row, *RowError) {
 	return Row{Table: t, Values: values}, nil
 }
 
+// ParseObjectString is ParseObject for an object held in a string, in one
+// pass: the row's strings share its memory, and values, of one element per
+// field and all nil, receives the row's values. Only a valid object of
+// plain members is read that way; any other object (an error, an escape, a
+// member unknown or twice, a nested value) is given to ParseObject, so that
+// every refusal says the same.
+func (t *Table) ParseObjectString(row int64, object string, values []any) (Row, *RowError) {
+	if t.scanObject(object, values) {
+		return Row{Table: t, Values: values}, nil
+	}
+	return t.ParseObject(row, []byte(object))
+}
+
+// scanObject reads a valid object whose members are known fields, each
+// once, with values that need no unescaping, into values. It reports
+// false, with values partly set, for any other input.
+func (t *Table) scanObject(s string, values []any) bool {
+	var seen uint64
+	if len(t.Fields) > 64 {
+		return false
+	}
+	i := skipSpace(s, 0)
+	if i >= len(s) || s[i] != '{' {
+		return false
+	}
+	i = skipSpace(s, i+1)
+	if i < len(s) && s[i] == '}' {
+		i++
+	} else {
+		for {
+			name, next, ok := scanString(s, i)
+			if !ok {
+				return false
+			}
+			f, known := t.index[name]
+			if !known || seen&(1<<f) != 0 {
+				return false
+			}
+			seen |= 1 << f
+			i = skipSpace(s, next)
+			if i >= len(s) || s[i] != ':' {
+				return false
+			}
+			i = skipSpace(s, i+1)
+			if i >= len(s) {
+				return false
+			}
+			var v any
+			v, i, ok = t.Fields[f].scanValue(s, i)
+			if !ok {
+				return false
+			}
+			values[f] = v
+			i = skipSpace(s, i)
+			if i >= len(s) {
+				return false
+			}
+			if s[i] == '}' {
+				i++
+				break
+			}
+			if s[i] != ',' {
+				return false
+			}
+			i = skipSpace(s, i+1)
+		}
+	}
+	if skipSpace(s, i) != len(s) {
+		return false
+	}
+	for f, field := range t.Fields {
+		if field.Required && seen&(1<<f) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// scanValue reads a valid value of the field at s[i:]: null in a NULLABLE
+// field, or a plain string or integer that passes the field's rules. It
+// returns the value and the index after it.
+func (f Field) scanValue(s string, i int) (any, int, bool) {
+	switch c := s[i]; {
+	case c == '"':
+		str, next, ok := scanString(s, i)
+		if !ok || f.Type == Integer || strings.TrimSpace(str) == "" {
+			return nil, 0, false
+		}
+		var v any
+		var fe *FieldError
+		if f.Type == Timestamp {
+			v, fe = f.parseTimestamp(str)
+		} else {
+			v, fe = f.checkString(str)
+		}
+		return v, next, fe == nil
+	case c == 'n':
+		if f.Required || !strings.HasPrefix(s[i:], "null") {
+			return nil, 0, false
+		}
+		return nil, i + len("null"), true
+	case c == '-' || c >= '1' && c <= '9':
+		if f.Type != Integer {
+			return nil, 0, false
+		}
+		j := i + 1
+		for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+			j++
+		}
+		if j < len(s) && (s[j] == '.' || s[j] == 'e' || s[j] == 'E') || s[i:j] == "-" || s[i] == '-' && s[i+1] == '0' {
+			return nil, 0, false
+		}
+		v, fe := f.parseInteger(s[i:j])
+		return v, j, fe == nil
+	}
+	return nil, 0, false
+}
+
+// scanString reads a JSON string at s[i:] that has no escape, no control
+// character and only valid UTF-8, and returns its content and the index
+// after its closing quote.
+func scanString(s string, i int) (string, int, bool) {
+	if i >= len(s) || s[i] != '"' {
+		return "", 0, false
+	}
+	ascii := true
+	for j := i + 1; j < len(s); j++ {
+		switch c := s[j]; {
+		case c == '"':
+			str := s[i+1 : j]
+			return str, j + 1, ascii || utf8.ValidString(str)
+		case c == '\\' || c < 0x20:
+			return "", 0, false
+		case c >= 0x80:
+			ascii = false
+		}
+	}
+	return "", 0, false
+}
+
+// skipSpace returns the index of the first byte at or after i that is not
+// JSON white space.
+func skipSpace(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+		i++
+	}
+	return i
+}
+
 // ParseObject validates one JSON object whose members are the row's columns:
 // JSON numbers for INTEGER, strings for STRING and RFC 3339 strings for
-// TIMESTAMP. row is the object's index in its batch.
+// TIMESTAMP. row is the object's index in its batch. It reads the object
+// member by member with encoding/json and collects every rule it breaks.
 func (t *Table) ParseObject(row int64, object []byte) (Row, *RowError) {
 	members, fe := splitObject(object)
 	if fe != nil {
@@ -311,6 +461,14 @@ func finerThanMicroseconds(s string) bool {
 }
 
 func (f Field) checkString(s string) (any, *FieldError) {
+	if plainASCII(s) {
+		// Valid UTF-8 of one character per byte, without control
+		// characters: only the length is left to check.
+		if f.MaxLength > 0 && len(s) > f.MaxLength {
+			return nil, f.fail(RuleTooLong, fmt.Sprintf("has %d characters, at most %d allowed", len(s), f.MaxLength))
+		}
+		return s, nil
+	}
 	if !utf8.ValidString(s) {
 		return nil, f.fail(RuleEncoding, "is not valid UTF-8")
 	}
@@ -323,6 +481,17 @@ func (f Field) checkString(s string) (any, *FieldError) {
 		return nil, f.fail(RuleControlCharacter, "contains a control character (U+0000 to U+001F, such as a tab or a line break, or U+007F)")
 	}
 	return s, nil
+}
+
+// plainASCII reports whether s is printable ASCII: no byte of 0x80 or
+// more, and no control character.
+func plainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // isControl reports whether r is a C0 control character or DEL.

@@ -29,8 +29,20 @@ type item struct {
 
 // parseJSON reads a body {"rows": [ {...}, ... ]} strictly (see
 // httpapi.DecodeJSON): 1 to MaxRows rows. Rows are validated one by one: a
-// row with a member twice or unknown is refused with its own rule.
+// row with a member twice or unknown is refused with its own rule. A plain
+// body is read in one pass (scanJSON); any other is read by
+// parseJSONStrict, which says why it is refused.
 func parseJSON(t *dictionary.Table, body []byte) ([]item, error) {
+	if items, ok := scanJSON(t, body); ok {
+		return items, nil
+	}
+	return parseJSONStrict(t, body)
+}
+
+// parseJSONStrict reads a body as parseJSON does, in steps: a token walk
+// that checks the envelope, encoding/json for the rows array, and
+// ParseObject for each row.
+func parseJSONStrict(t *dictionary.Table, body []byte) ([]item, error) {
 	var req struct {
 		Rows []json.RawMessage `json:"rows"`
 	}
@@ -66,6 +78,9 @@ func compact(raw []byte) []byte {
 func parseCSV(t *dictionary.Table, body []byte) ([]item, error) {
 	r := t.NewReader(bytes.NewReader(body))
 	var items []item
+	// The records' raw bytes share one buffer: together they are no
+	// longer than the body.
+	raws := make([]byte, 0, len(body))
 	for {
 		rec, err := r.Next()
 		if errors.Is(err, io.EOF) {
@@ -77,7 +92,9 @@ func parseCSV(t *dictionary.Table, body []byte) ([]item, error) {
 		if len(items) == MaxRows {
 			return nil, checkSize(MaxRows + 1)
 		}
-		it := item{raw: bytes.Clone(rec.Raw), line: rec.Line, row: rec.Row, err: rec.Err}
+		from := len(raws)
+		raws = append(raws, rec.Raw...)
+		it := item{raw: raws[from:len(raws):len(raws)], line: rec.Line, row: rec.Row, err: rec.Err}
 		if it.err != nil {
 			it.err.Row = int64(len(items))
 		}
@@ -107,7 +124,7 @@ func countWord(n int) string {
 // the batch has: the first one wins. Invalid rows are not inserted, so they
 // do not count.
 func refuseDuplicates(t *dictionary.Table, items []item) {
-	first := map[any]int{}
+	first := make(map[any]int, len(items))
 	for i := range items {
 		it := &items[i]
 		if it.err != nil {

@@ -326,11 +326,19 @@ func (s *Service) write(ctx context.Context, b batch, ingestionID string, receiv
 	t, items := b.table, b.items
 	refuseDuplicates(t, items)
 	res := Result{Table: t.Name, IngestionID: ingestionID, Received: len(items), Refused: []Refusal{}}
-	var valid, rejects [][]any
+	var rejects [][]any
+	// The valid rows share one slab of values, and their ingestion
+	// columns boxed values.
+	width := len(t.Fields) + 3
+	cells := make([]any, 0, len(items)*width)
+	valid := make([][]any, 0, len(items))
+	var id, at any = ingestionID, receivedAt
 	log := s.log.With(logging.KeyIngestionID, ingestionID, logging.KeyTable, t.Name)
 	for i, it := range items {
 		if it.err == nil {
-			valid = append(valid, append(append([]any{}, it.row.Values...), ingestionID, receivedAt, int64(i)))
+			from := len(cells)
+			cells = append(append(cells, it.row.Values...), id, at, batchIndexes[i])
+			valid = append(valid, cells[from:len(cells):len(cells)])
 			continue
 		}
 		res.Refused = append(res.Refused, Refusal{Index: i, Line: it.line, ID: it.err.Key, Errors: it.err.Errors})
@@ -364,6 +372,16 @@ func (s *Service) write(ctx context.Context, b batch, ingestionID string, receiv
 	log.Info("batch inserted", "received", res.Received, "inserted", res.Inserted, "refused", len(res.Refused))
 	return httpapi.Render(http.StatusOK, res), nil
 }
+
+// batchIndexes holds the indexes of a batch's rows, their _ordinal, as
+// boxed int64 values, so that a row does not allocate its own.
+var batchIndexes = func() []any {
+	out := make([]any, MaxRows)
+	for i := range out {
+		out[i] = int64(i)
+	}
+	return out
+}()
 
 func validKey(k string) bool {
 	if len(k) > 255 {

@@ -1,0 +1,141 @@
+package insert
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"sync"
+
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/httpapi"
+)
+
+// scanner is a streaming JSON tokenizer over a body, kept in a pool. The
+// body is read through a bytes.Buffer, which jsontext parses in place.
+type scanner struct {
+	r   bytes.Buffer
+	dec *jsontext.Decoder
+}
+
+// scanOptions accept what encoding/json accepts inside rows: a member
+// twice and invalid UTF-8, which ParseObject refuses row by row.
+var scanOptions = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)}
+
+var scanners = sync.Pool{New: func() any {
+	s := &scanner{}
+	s.dec = jsontext.NewDecoder(&s.r, scanOptions...)
+	return s
+}}
+
+// rowsSlab is how many rows' values are allocated at once.
+const rowsSlab = 64
+
+// scanJSON reads a body that is exactly {"rows": [...]} with 1 to MaxRows
+// rows, nested at most httpapi.MaxJSONDepth deep, in one pass: it answers
+// as parseJSONStrict does. It reports false for any other body, which
+// parseJSONStrict then refuses with its precise reasons.
+func scanJSON(t *dictionary.Table, body []byte) ([]item, bool) {
+	s := scanners.Get().(*scanner)
+	defer func() {
+		s.r = bytes.Buffer{}
+		s.dec.Reset(&s.r, scanOptions...)
+		scanners.Put(s)
+	}()
+	s.r = *bytes.NewBuffer(body)
+	s.dec.Reset(&s.r, scanOptions...)
+	dec := s.dec
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
+		return nil, false
+	}
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '"' || tok.String() != "rows" {
+		return nil, false
+	}
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '[' {
+		return nil, false
+	}
+	// The rows' strings share one copy of the body, and their stored
+	// forms one buffer.
+	text := string(body)
+	compacted := make([]byte, 0, len(body))
+	items := make([]item, 0, min(MaxRows, 1+len(body)/64))
+	var slab []any
+	n := len(t.Fields)
+	for dec.PeekKind() != ']' {
+		if len(items) == MaxRows {
+			return nil, false
+		}
+		v, err := dec.ReadValue()
+		if err != nil {
+			return nil, false
+		}
+		end := int(dec.InputOffset())
+		start := end - len(v)
+		raw := body[start:end]
+		if len(slab) < n {
+			slab = make([]any, rowsSlab*n)
+		}
+		values := slab[:n:n]
+		slab = slab[n:]
+		row, rerr := t.ParseObjectString(int64(len(items)), text[start:end], values)
+		if rerr != nil && depth(raw) > httpapi.MaxJSONDepth-2 {
+			return nil, false
+		}
+		from := len(compacted)
+		compacted = appendCompact(compacted, raw)
+		items = append(items, item{raw: compacted[from:len(compacted):len(compacted)], row: row, err: rerr})
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return nil, false
+	}
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '}' {
+		return nil, false
+	}
+	if _, err := dec.ReadToken(); !errors.Is(err, io.EOF) || len(items) == 0 {
+		return nil, false
+	}
+	return items, true
+}
+
+// depth returns how deeply a valid JSON value nests arrays and objects.
+func depth(raw []byte) int {
+	d, deepest := 0, 0
+	inString := false
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		switch {
+		case inString && c == '\\':
+			i++
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '{' || c == '[':
+			d++
+			deepest = max(deepest, d)
+		case c == '}' || c == ']':
+			d--
+		}
+	}
+	return deepest
+}
+
+// appendCompact appends a valid JSON value without insignificant white
+// space, as json.Compact does, a run of bytes at a time.
+func appendCompact(dst, raw []byte) []byte {
+	from := 0
+	for i := 0; i < len(raw); i++ {
+		switch raw[i] {
+		case '"':
+			for i++; i < len(raw) && raw[i] != '"'; i++ {
+				if raw[i] == '\\' {
+					i++
+				}
+			}
+		case ' ', '\t', '\n', '\r':
+			dst = append(dst, raw[from:i]...)
+			from = i + 1
+		}
+	}
+	return append(dst, raw[from:]...)
+}
