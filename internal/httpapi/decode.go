@@ -54,6 +54,10 @@ func jsonProblem(err error) string {
 		if where == "" {
 			where = "the top level"
 		}
+		if strings.HasPrefix(te.Value, "number ") {
+			// The decoder names the number itself; the detail never quotes the body.
+			return fmt.Sprintf("%s is a number out of range (byte %d)", where, te.Offset)
+		}
 		return fmt.Sprintf("%s must be %s, not a JSON %s (byte %d)", where, jsonType(te.Type.Kind().String()), te.Value, te.Offset)
 	}
 	return err.Error()

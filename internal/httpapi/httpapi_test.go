@@ -56,6 +56,7 @@ func TestDecodeJSON(t *testing.T) {
 	t.Parallel()
 	type body struct {
 		Tables []string `json:"tables"`
+		Limit  int8     `json:"limit"`
 	}
 	cases := []struct {
 		name, body string
@@ -67,6 +68,7 @@ func TestDecodeJSON(t *testing.T) {
 		{"duplicate member", `{"tables":["a"],"tables":["b"]}`, body{}, `"tables" twice`},
 		{"wrong type", `{"tables":"jobs"}`, body{}, "tables must be an array, not a JSON string"},
 		{"trailing data", `{"tables":[]}{}`, body{}, "data after its JSON value"},
+		{"number out of range", `{"limit":3000}`, body{}, "limit is a number out of range (byte 13)"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -85,6 +87,9 @@ func TestDecodeJSON(t *testing.T) {
 			var p *httpapi.Problem
 			if !errors.As(err, &p) || p.Status != http.StatusBadRequest || p.Code != "malformed_body" || !strings.Contains(p.Detail, tc.wantDetail) {
 				t.Fatalf("DecodeJSON(%s) = %#v, want a 400 malformed_body with %q", tc.body, err, tc.wantDetail)
+			}
+			if strings.Contains(p.Detail, "3000") {
+				t.Errorf("detail %q quotes the body", p.Detail)
 			}
 		})
 	}
@@ -299,9 +304,9 @@ func FuzzDecodeJSON(f *testing.F) {
 		if err == nil && !json.Valid(data) {
 			t.Fatalf("DecodeJSON accepted invalid JSON %q", data)
 		}
-		// A valid JSON value is refused only for a member twice or for its
-		// depth.
-		if err != nil && json.Valid(data) && !strings.Contains(err.Error(), "twice") && !strings.Contains(err.Error(), "nests deeper") {
+		// A valid JSON value is refused only for a member twice, for its
+		// depth or for a number beyond float64.
+		if err != nil && json.Valid(data) && !strings.Contains(err.Error(), "twice") && !strings.Contains(err.Error(), "nests deeper") && !strings.Contains(err.Error(), "out of range") {
 			t.Fatalf("DecodeJSON(%q) = %v, but it is valid JSON", data, err)
 		}
 	})
