@@ -50,7 +50,7 @@ func TestReader_boundedBuffer(t *testing.T) {
 		t.Fatalf("read %d rows, want %d", n, rows)
 	}
 	// About one record, for a file of about 10 MB.
-	for name, got := range map[string]int{"raw": cap(r.raw), "value": cap(r.value)} {
+	for name, got := range map[string]int{"kept": cap(r.kept), "value": cap(r.value)} {
 		if limit := 16 << 10; got > limit {
 			t.Errorf("%s buffer capacity %d bytes after %d rows, want at most %d", name, got, rows, limit)
 		}

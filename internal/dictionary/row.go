@@ -45,13 +45,21 @@ func (r Row) Map() map[string]any {
 // returns the typed row. On failure it returns every rule the record broke,
 // numbered with row (the line number).
 func (t *Table) ParseRecord(row int64, record []string) (Row, *RowError) {
+	return t.parseRecord(row, record, nil)
+}
+
+// parseRecord is ParseRecord with the row's values in values when it has
+// one element per field, or in a new slice when it is nil.
+func (t *Table) parseRecord(row int64, record []string, values []any) (Row, *RowError) {
 	if len(record) != len(t.Fields) {
 		return Row{}, t.rowError(row, FieldError{
 			Rule:    RuleFieldCount,
 			Message: fmt.Sprintf("expected %d fields (%s), got %d", len(t.Fields), strings.Join(t.ColumnNames(), ", "), len(record)),
 		})
 	}
-	values := make([]any, len(t.Fields))
+	if values == nil {
+		values = make([]any, len(t.Fields))
+	}
 	var errs []FieldError
 	for i, f := range t.Fields {
 		v, fe := f.parseText(record[i])
