@@ -14,6 +14,7 @@ import (
 	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/gen"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/ingest"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/procstat"
 )
 
 // BenchmarkStageFrom stages a generated file of 200,000 hired_employees
@@ -46,6 +47,10 @@ func BenchmarkStageFrom(b *testing.B) {
 	o := ingest.Object{Bucket: "bench-landing", Name: "hired_employees.csv", Generation: 1, Size: int64(len(data))}
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
+	cpu0, err := procstat.CPUTimeOf(os.Getpid())
+	if err != nil {
+		b.Fatal(err)
+	}
 	for b.Loop() {
 		st, err := stager.StageFrom(context.Background(), o, bytes.NewReader(data), io.Discard, io.Discard)
 		if err != nil {
@@ -56,4 +61,9 @@ func BenchmarkStageFrom(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
+	// CPU time, on every core, tells the work apart from the wait on a
+	// busy machine.
+	if cpu1, err := procstat.CPUTimeOf(os.Getpid()); err == nil {
+		b.ReportMetric(float64((cpu1-cpu0).Nanoseconds())/float64(rows*b.N), "cpu-ns/row")
+	}
 }
