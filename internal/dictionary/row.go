@@ -425,6 +425,9 @@ var (
 )
 
 func (f Field) parseTimestamp(s string) (any, *FieldError) {
+	if ts, ok := plainTimestamp(s); ok {
+		return ts, nil
+	}
 	ts, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil || !validOffset(s) {
 		return nil, f.fail(RuleFormat, "not an RFC 3339 timestamp with a zone, such as 2021-07-27T16:02:08Z")
@@ -437,6 +440,43 @@ func (f Field) parseTimestamp(s string) (any, *FieldError) {
 		return nil, f.fail(RuleFormat, "outside 0001-01-01 to 9999-12-31 UTC")
 	}
 	return ts, nil
+}
+
+// plainTimestamp parses the common form of a timestamp, such as
+// 2021-07-27T16:02:08Z: UTC, whole seconds, from year 0001. It reports false
+// for any other string, which time.Parse then reads: the result is the same
+// (FuzzPlainTimestamp holds it to that).
+func plainTimestamp(s string) (time.Time, bool) {
+	if len(s) != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != 'Z' {
+		return time.Time{}, false
+	}
+	num := func(i, n int) (int, bool) {
+		v := 0
+		for _, c := range []byte(s[i : i+n]) {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v, true
+	}
+	year, ok1 := num(0, 4)
+	month, ok2 := num(5, 2)
+	day, ok3 := num(8, 2)
+	hour, ok4 := num(11, 2)
+	minute, ok5 := num(14, 2)
+	second, ok6 := num(17, 2)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || year < 1 || month < 1 || month > 12 || day < 1 ||
+		day > daysIn(time.Month(month), year) || hour > 23 || minute > 59 || second > 59 {
+		return time.Time{}, false
+	}
+	return time.Date(year, time.Month(month), day, hour, minute, second, 0, time.UTC), true
+}
+
+// daysIn returns the number of days of a month of the proleptic Gregorian
+// calendar.
+func daysIn(m time.Month, year int) int {
+	return time.Date(year, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
 }
 
 // validOffset reports whether the zone that ends a timestamp accepted by
