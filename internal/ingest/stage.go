@@ -175,7 +175,7 @@ func (s *Stager) stageFrom(ctx context.Context, o Object, t *dictionary.Table, r
 	// One goroutine reads and validates the records into batches while
 	// this one encodes them: the two halves of the work overlap.
 	ctx, cancel := context.WithCancel(ctx)
-	rr := &recordReader{s: s, o: o, t: t, reader: t.NewLimitedReader(src, s.limits), ingestedAt: ingestedAt, st: st, log: log,
+	rr := &recordReader{s: s, o: o, t: t, reader: t.NewLimitedReader(src, s.limits), st: st, log: log,
 		full: make(chan *recordBatch, 1), free: make(chan *recordBatch, 3)}
 	for range cap(rr.free) {
 		rr.free <- &recordBatch{}
@@ -188,16 +188,23 @@ func (s *Stager) stageFrom(ctx context.Context, o Object, t *dictionary.Table, r
 		for range rr.full {
 		}
 	}()
+	// The ingestion columns are the same for every row, boxed once.
+	ingestionID := o.IngestionID()
+	var id, at any = ingestionID, ingestedAt
+	rejectedAt := time.Now()
+	values := make([]any, 0, len(t.Fields)+3)
 	for b := range rr.full {
 		if b.err != nil {
 			return nil, b.err
 		}
-		for _, values := range b.valid {
+		for i, row := range b.valid {
+			values = append(append(values[:0], row...), id, at, b.lines[i])
 			if err := validOut.write(ctx, values); err != nil {
 				return nil, err
 			}
 		}
-		for _, values := range b.rejects {
+		for _, rej := range b.rejects {
+			values := warehouse.RejectedRow(rejectedAt, ingestionID, t.Name, o.URI(), o.Generation, rej.line, b.raw[rej.from:rej.to], rej.err)
 			if err := rejectOut.write(ctx, values); err != nil {
 				return nil, err
 			}
@@ -221,28 +228,36 @@ func (s *Stager) stageFrom(ctx context.Context, o Object, t *dictionary.Table, r
 // batchRecords is the number of records of a recordBatch.
 const batchRecords = 1024
 
-// recordBatch is the rows of up to batchRecords records: the valid rows,
-// with their ingestion columns, and the rejected_rows rows of the others.
-// err ends the batches: the file cannot be read further.
+// recordBatch is what up to batchRecords records gave: the valid rows'
+// values and lines, and the rejected records. err ends the batches: the
+// file cannot be read further.
 type recordBatch struct {
 	valid   [][]any
-	rejects [][]any
-	cells   []any // the valid rows' values, end to end
+	lines   []int64
+	rejects []rejectedRecord
+	raw     []byte // the rejected records' bytes, end to end
 	err     error
+}
+
+// rejectedRecord is a record that broke a rule: its line, its bytes in
+// recordBatch.raw and the rules.
+type rejectedRecord struct {
+	line     int64
+	from, to int
+	err      *dictionary.RowError
 }
 
 // recordReader reads a file's records into batches, on a goroutine of its
 // own. It counts into st, which the receiver of its batches reads once
 // they are all received.
 type recordReader struct {
-	s          *Stager
-	o          Object
-	t          *dictionary.Table
-	reader     *dictionary.Reader
-	ingestedAt time.Time
-	st         *Staged
-	log        *slog.Logger
-	logged     int
+	s      *Stager
+	o      Object
+	t      *dictionary.Table
+	reader *dictionary.Reader
+	st     *Staged
+	log    *slog.Logger
+	logged int
 
 	full chan *recordBatch // batches read, closed after the last one
 	free chan *recordBatch // batches received, to read into again
@@ -252,11 +267,6 @@ type recordReader struct {
 // and closes full.
 func (r *recordReader) run(ctx context.Context) {
 	defer close(r.full)
-	rejectedAt := time.Now()
-	// The ingestion columns are the same for every row, boxed once.
-	ingestionID := r.o.IngestionID()
-	var id, at any = ingestionID, r.ingestedAt
-	width := len(r.t.Fields) + 3
 	for {
 		var b *recordBatch
 		select {
@@ -264,11 +274,7 @@ func (r *recordReader) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		}
-		b.valid, b.rejects, b.err = b.valid[:0], b.rejects[:0], nil
-		if cap(b.cells) < batchRecords*width {
-			b.cells = make([]any, 0, batchRecords*width)
-		}
-		b.cells = b.cells[:0]
+		b.valid, b.lines, b.rejects, b.raw, b.err = b.valid[:0], b.lines[:0], b.rejects[:0], b.raw[:0], nil
 		more := true
 		for len(b.valid)+len(b.rejects) < batchRecords {
 			rec, err := r.reader.Next()
@@ -283,15 +289,17 @@ func (r *recordReader) run(ctx context.Context) {
 			}
 			r.st.RowsRead++
 			if rec.Err == nil {
-				from := len(b.cells)
-				b.cells = append(append(b.cells, rec.Row.Values...), id, at, rec.Line)
-				b.valid = append(b.valid, b.cells[from:len(b.cells):len(b.cells)])
+				// A row's values are its own (see dictionary.Reader).
+				b.valid = append(b.valid, rec.Row.Values)
+				b.lines = append(b.lines, rec.Line)
 				r.st.Valid++
 				continue
 			}
 			r.st.Rejected++
 			r.st.RejectedByRule[rec.Err.Errors[0].Rule]++
-			b.rejects = append(b.rejects, warehouse.RejectedRow(rejectedAt, ingestionID, r.t.Name, r.o.URI(), r.o.Generation, rec.Line, rec.Raw, rec.Err))
+			from := len(b.raw)
+			b.raw = append(b.raw, rec.Raw...)
+			b.rejects = append(b.rejects, rejectedRecord{line: rec.Line, from: from, to: len(b.raw), err: rec.Err})
 			if r.logged < r.s.rejectLogLimit {
 				r.logged++
 				r.log.Warn("row rejected", "line", rec.Line, "errors", dictionary.Loggable(rec.Err.Errors))
