@@ -476,8 +476,13 @@ func plainTimestamp(s string) (time.Time, bool) {
 // daysIn returns the number of days of a month of the proleptic Gregorian
 // calendar.
 func daysIn(m time.Month, year int) int {
-	return time.Date(year, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
+	if m == time.February && year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+		return 29
+	}
+	return int(monthDays[m-1])
 }
+
+var monthDays = [12]uint8{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}
 
 // validOffset reports whether the zone that ends a timestamp accepted by
 // time.Parse is within RFC 3339's ranges (hours 00-23, minutes 00-59):
