@@ -63,7 +63,7 @@ func TestReader_boundedBuffer(t *testing.T) {
 // it takes a string, time.Parse gives the same time, and it takes the
 // common form.
 func FuzzPlainTimestamp(f *testing.F) {
-	for _, s := range []string{"2021-07-27T16:02:08Z", "2020-02-29T23:59:59Z", "2021-02-29T00:00:00Z", "0000-01-01T00:00:00Z",
+	for _, s := range []string{"2021-07-27T16:02:08Z", "2020-02-29T23:59:59Z", "2021-02-29T00:00:00Z", "1900-02-29T00:00:00Z", "2000-02-29T00:00:00Z", "0000-01-01T00:00:00Z",
 		"9999-12-31T23:59:59Z", "2021-07-27T24:00:00Z", "2021-07-27t16:02:08Z", "2021-07-27T16:02:60Z", "2021-13-01T00:00:00Z", "+021-07-27T16:02:08Z"} {
 		f.Add(s)
 	}
