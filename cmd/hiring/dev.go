@@ -22,6 +22,7 @@ import (
 
 // devCmd runs the local stack until interrupted.
 type devCmd struct {
+	Host        string  `help:"Address the stack's three ports listen on, and that its printed URLs name; 0.0.0.0 listens on every interface, as in a container." default:"127.0.0.1" placeholder:"ADDR"`
 	Port        int     `help:"Port of the stack's HTTP server (functions, BigQuery emulator, /healthz, /dev/config)." default:"8080"`
 	StoragePort int     `help:"Port of the Cloud Storage emulator; default: --port + 1, or a free port when --port is 0." default:"-1" placeholder:"PORT"`
 	WritePort   int     `help:"gRPC port of the BigQuery Storage Write API emulator; default: --port + 2, or a free port when --port is 0." default:"-1" placeholder:"PORT"`
@@ -69,6 +70,7 @@ func (c *devCmd) Validate() error {
 // context ends (Ctrl+C or SIGTERM).
 func (c *devCmd) Run(ctx context.Context, con *console) error {
 	opts := stack.Options{
+		Host:             c.Host,
 		Port:             c.Port,
 		StoragePort:      c.derivedPort(c.StoragePort, 1),
 		StorageWritePort: c.derivedPort(c.WritePort, 2),
