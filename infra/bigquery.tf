@@ -114,7 +114,7 @@ resource "google_bigquery_table" "metric" {
 
 check "time_travel_covers_the_backups" {
   assert {
-    condition     = var.max_time_travel_hours >= 168 || (length(split(" ", var.backup_schedule)) == 5 && slice(split(" ", var.backup_schedule), 2, 5) == ["*", "*", "*"])
+    condition     = var.max_time_travel_hours >= 168 || (length(split(" ", var.backup_schedule)) == 5 && join(" ", slice(split(" ", var.backup_schedule), 2, 5)) == "* * *")
     error_message = "backup_schedule does not run every day: with max_time_travel_hours = ${var.max_time_travel_hours}, a backup that fails may not be retried from the same point in time before time travel ends. Run it daily or keep 168 hours."
   }
 }

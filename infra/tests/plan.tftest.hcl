@@ -197,6 +197,27 @@ run "refuses_time_travel_out_of_range" {
   expect_failures = [var.max_time_travel_hours]
 }
 
+run "short_time_travel_with_a_weekly_backup" {
+  command = plan
+
+  variables {
+    max_time_travel_hours = 48
+    backup_schedule       = "0 2 * * 0"
+  }
+
+  expect_failures = [check.time_travel_covers_the_backups]
+}
+
+run "retention_policy_longer_than_the_backups" {
+  command = plan
+
+  variables {
+    backups_retention_policy_days = 60
+  }
+
+  expect_failures = [check.backup_retention_policy_fits]
+}
+
 run "claims_follow_the_settings" {
   command = plan
 
