@@ -44,7 +44,7 @@ locals {
       }
     }
     "insert-rows" = {
-      # insert.Inserter writes the rows to the raw table and the refused
+      # insert.Service writes the rows to the raw table and the refused
       # rows to rejected_rows through the Storage Write API (internal/bqwrite),
       # which needs bigquery.tables.updateData on each and runs no job. Its
       # idempotency claims need the conditional Storage grant
