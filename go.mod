@@ -7,6 +7,7 @@ require (
 	cloud.google.com/go/bigquery v1.86.2
 	cloud.google.com/go/functions v1.19.3
 	cloud.google.com/go/pubsub/v2 v2.9.0
+	cloud.google.com/go/scheduler v1.18.1
 	cloud.google.com/go/storage v1.70.0
 	github.com/GoogleCloudPlatform/functions-framework-go v1.9.2
 	github.com/alecthomas/kong v1.17.0
