@@ -170,20 +170,12 @@ type handler func(r *http.Request) (any, error)
 func (s *Server) handle(h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		res, err := h(r)
-		s.log.Debug("bigquery emulator request", "method", r.Method, "path", r.URL.Path, "error", err)
-		if err != nil {
-			ae := asAPIError(err)
-			if ae.Code >= 500 {
-				s.log.Error("bigquery emulator request failed", "method", r.Method, "path", r.URL.Path, "error", err)
-			}
-			writeError(w, ae)
-			return
-		}
-		if res == nil {
+		if err == nil && res == nil {
+			s.log.Debug("bigquery emulator request", "method", r.Method, "path", r.URL.Path)
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
-		writeJSON(w, http.StatusOK, res)
+		s.answer(w, r, res, err)
 	})
 }
 

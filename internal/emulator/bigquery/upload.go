@@ -13,6 +13,8 @@ import (
 	"regexp"
 	"strconv"
 	"sync"
+
+	bq "google.golang.org/api/bigquery/v2"
 )
 
 // uploadURI stands for the file of a load job's media upload in its errors,
@@ -71,7 +73,8 @@ func (s *Server) uploadHandler(w http.ResponseWriter, r *http.Request) {
 	s.answer(w, r, res, err)
 }
 
-// answer writes a handler's result as handle does.
+// answer writes a handler's result, or its error in Google's error
+// envelope, and logs the request.
 func (s *Server) answer(w http.ResponseWriter, r *http.Request, res any, err error) {
 	s.log.Debug("bigquery emulator request", "method", r.Method, "path", r.URL.Path, "error", err)
 	if err != nil {
@@ -125,15 +128,9 @@ func (s *Server) uploadMultipart(r *http.Request, project string) (any, error) {
 
 // runUpload creates and runs the load job of a finished upload.
 func (s *Server) runUpload(r *http.Request, project string, meta []byte, up *uploadFile) (any, error) {
-	job, _, err := s.newJob(project, meta)
+	job, err := s.newUploadJob(project, meta)
 	if err != nil {
 		return nil, err
-	}
-	if job.Configuration.Load == nil || job.Configuration.Query != nil || job.Configuration.Copy != nil || job.Configuration.Extract != nil {
-		return nil, errInvalid("A media upload needs a load job: its configuration must hold configuration.load and nothing else")
-	}
-	if job.Configuration.DryRun {
-		return nil, errInvalid("Dry runs of load jobs are not supported by the emulator")
 	}
 	rec, err := s.jobs.reserve(job, "")
 	if err != nil {
@@ -146,13 +143,29 @@ func (s *Server) runUpload(r *http.Request, project string, meta []byte, up *upl
 	return clone(rec.Job), nil
 }
 
+// newUploadJob decodes and checks the job resource of a media upload,
+// which must be a load job.
+func (s *Server) newUploadJob(project string, meta []byte) (*bq.Job, error) {
+	job, _, err := s.newJob(project, meta)
+	if err != nil {
+		return nil, err
+	}
+	if cfg := job.Configuration; cfg.Load == nil || cfg.Query != nil || cfg.Copy != nil || cfg.Extract != nil {
+		return nil, errInvalid("A media upload needs a load job: its configuration must hold configuration.load and nothing else")
+	}
+	if job.Configuration.DryRun {
+		return nil, errInvalid("Dry runs of load jobs are not supported by the emulator")
+	}
+	return job, nil
+}
+
 // startResumable opens a resumable upload session for a job resource, and
 // answers with its URI in Location.
 func (s *Server) startResumable(w http.ResponseWriter, r *http.Request, project string) {
 	meta, err := readBody(r)
 	if err == nil {
 		// Refuse a bad job resource before the file is sent.
-		_, _, err = s.newJob(project, meta)
+		_, err = s.newUploadJob(project, meta)
 	}
 	var f *os.File
 	if err == nil {
