@@ -12,7 +12,8 @@ import (
 // JSON number or boolean where the API has a string, such as
 // queryParameters[].parameterValue.value or an int64 field like
 // maximumBytesBilled, is taken as that string. The JavaScript client, for
-// one, sends {"value": 1}. A body that is not JSON is returned as it is, for
+// one, sends {"value": 1}. An empty object as a value, bq's form of an
+// empty ARRAY parameter, is taken as no value. A body that is not JSON is returned as it is, for
 // the decoder to refuse.
 func lenientJSON(data []byte, t reflect.Type) []byte {
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -57,6 +58,13 @@ func coerceJSON(v any, t reflect.Type) (any, bool) {
 				continue
 			}
 			var c bool
+			if obj, ok := val.(map[string]any); ok && len(obj) == 0 && key == "value" && f.Type.Kind() == reflect.String {
+				// bq sends an empty ARRAY parameter as {"value": {}}, the
+				// same as no value.
+				delete(m, key)
+				changed = true
+				continue
+			}
 			if stringOption(f) {
 				val, c = scalarString(val)
 			} else {

@@ -108,12 +108,13 @@ func TestREST_NullCell(t *testing.T) {
 // TestREST_ScalarForms checks that the emulator reads a JSON number or
 // boolean where the REST reference has a string, as BigQuery's JSON front
 // end does: query parameter values (the JavaScript client sends them so)
-// and int64 fields such as maximumBytesBilled.
+// and int64 fields such as maximumBytesBilled; and bq's empty ARRAY,
+// {"value": {}}.
 func TestREST_ScalarForms(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, "")
 	const body = `{
-		"query": "SELECT @i + 1 AS i, @f * 2 AS f, NOT @b AS b, @s AS s, 2 IN UNNEST(@a) AS a",
+		"query": "SELECT @i + 1 AS i, @f * 2 AS f, NOT @b AS b, @s AS s, 2 IN UNNEST(@a) AS a, 2 IN UNNEST(@e) AS e",
 		"useLegacySql": false,
 		"maximumBytesBilled": 1000000,
 		"parameterMode": "NAMED",
@@ -123,7 +124,8 @@ func TestREST_ScalarForms(t *testing.T) {
 			{"name": "b", "parameterType": {"type": "BOOL"}, "parameterValue": {"value": true}},
 			{"name": "s", "parameterType": {"type": "STRING"}, "parameterValue": {"value": 7}},
 			{"name": "a", "parameterType": {"type": "ARRAY", "arrayType": {"type": "INT64"}},
-			 "parameterValue": {"arrayValues": [{"value": 1}, {"value": "2"}]}}
+			 "parameterValue": {"arrayValues": [{"value": 1}, {"value": "2"}]}},
+			{"name": "e", "parameterType": {"type": "ARRAY", "arrayType": {"type": "INT64"}}, "parameterValue": {"value": {}}}
 		]
 	}`
 	for _, path := range []string{"/queries", "/jobs"} {
@@ -145,7 +147,7 @@ func TestREST_ScalarForms(t *testing.T) {
 					t.Fatalf("getQueryResults: %d %v", code, ans)
 				}
 			}
-			want := [][]map[string]any{{{"v": "42"}, {"v": "2.5"}, {"v": "false"}, {"v": "7"}, {"v": "true"}}}
+			want := [][]map[string]any{{{"v": "42"}, {"v": "2.5"}, {"v": "false"}, {"v": "7"}, {"v": "true"}, {"v": "false"}}}
 			if diff := cmp.Diff(want, cells(t, ans)); diff != "" {
 				t.Errorf("cells (-want +got):\n%s", diff)
 			}

@@ -313,6 +313,9 @@ var groups = []struct {
 			"SELECT id, name = @name AS is_ana, dept * @factor AS scaled, CAST(hired AS DATE) = @day AS on_day, @flag AS flag " +
 				"FROM scratch.people WHERE id IN UNNEST(@ids) AND hired >= @since AND id >= @min ORDER BY id"},
 			out: []string{`^id,is_ana,scaled,on_day,flag\n1,true,1.5,false,true\n3,false,1.5,true,true\n$`}},
+		// bq sends an empty ARRAY as {"value": {}}.
+		{args: []string{"query", "--nouse_legacy_sql", "--format=csv", "--parameter=none:ARRAY<INT64>:[]",
+			"SELECT COUNT(*) AS n FROM scratch.people WHERE id IN UNNEST(@none)"}, out: []string{`^n\n0\n$`}},
 		{args: []string{"query", "--nouse_legacy_sql", "--format=csv", "--destination_table=scratch.per_dept",
 			"SELECT dept, COUNT(*) AS n FROM scratch.people GROUP BY dept ORDER BY dept"},
 			out: []string{`^dept,n\n1,2\n2,1\n$`},
