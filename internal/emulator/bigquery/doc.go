@@ -16,16 +16,25 @@
 // Jobs run synchronously: jobs.insert and jobs.query answer when the job is
 // DONE. Writes to one table are serialized; reads run concurrently.
 //
-// Load jobs read AVRO files from Cloud Storage through Options.Storage
-// (gs:// URIs, at most one * per object name). Each file is streamed through
-// goavro into a staging table with DuckDB's Appender; one transaction then
-// applies the write disposition and moves the rows into the destination, so
-// a load lands all its files or changes nothing.
+// Load jobs read AVRO and CSV files from Cloud Storage through
+// Options.Storage (gs:// URIs, at most one * per object name), or the file
+// of a media upload to /upload/bigquery/v2/projects/{p}/jobs (multipart, or
+// resumable in chunks; spooled to a temporary file). Each file is streamed
+// (Avro through goavro, CSV parsed to the schema's types) into a staging
+// table with DuckDB's Appender; one transaction then applies the write
+// disposition and moves the rows into the destination, so a load lands all
+// its files or changes nothing. A CSV load needs a schema, the job's or the
+// table's, and fails on the first bad row, naming its line and field.
 //
 // Copy jobs copy one table into another in one transaction, with the
-// source's schema; extract jobs write a table to Avro files in Cloud
+// source's schema; extract jobs write a table to Avro or CSV files in Cloud
 // Storage, streamed a page of rows at a time, split into numbered files at
 // a * in the destination URI when a file reaches Options.ExtractFileBytes.
+//
+// Request bodies are read as BigQuery's JSON front end reads them: a JSON
+// number or boolean where the REST reference has a string (a query
+// parameter's value, an int64) is taken as that string. Every cell of a row
+// has its v member, null for NULL.
 //
 // Both read a source table as of a time with BigQuery's decorators
 // (table@<ms since the epoch>, table@-<ms ago>, table@0), as queries do

@@ -19,6 +19,8 @@ type jobRecord struct {
 	Result    *resultSet `json:"result,omitempty"`
 	RequestID string     `json:"requestId,omitempty"`
 
+	upload *uploadFile // the media of a load job, read by runLoad
+
 	done chan struct{} // closed when the job has run
 	seq  int64         // the order in which jobs were recorded, set before done is closed
 }
@@ -191,53 +193,67 @@ func newJobID() string {
 // a job that fails is still created, with its errorResult.
 func (s *Server) insertJob(r *http.Request) (any, error) {
 	project := r.PathValue("projectId")
-	if err := checkProject(project); err != nil {
-		return nil, err
-	}
-	var job bq.Job
-	body, err := decodeBody(r, &job)
+	body, err := readBody(r)
 	if err != nil {
 		return nil, err
 	}
+	job, qp, err := s.newJob(project, body)
+	if err != nil {
+		return nil, err
+	}
+	if job.Configuration.DryRun {
+		return s.dryRun(r.Context(), job, qp)
+	}
+	rec, err := s.jobs.reserve(job, "")
+	if err != nil {
+		return nil, err
+	}
+	if err := s.run(r.Context(), rec, qp); err != nil {
+		return nil, err
+	}
+	return clone(rec.Job), nil
+}
+
+// newJob decodes and checks the job resource of a jobs.insert request,
+// giving it a job id and a location when it has none.
+func (s *Server) newJob(project string, body []byte) (*bq.Job, queryParams, error) {
+	var params struct {
+		Configuration struct {
+			Query queryParams `json:"query"`
+		} `json:"configuration"`
+	}
+	if err := checkProject(project); err != nil {
+		return nil, params.Configuration.Query, err
+	}
+	var job bq.Job
+	body, err := decodeJSON(body, &job)
+	if err != nil {
+		return nil, params.Configuration.Query, err
+	}
 	if job.Configuration == nil {
-		return nil, errInvalid("Required parameter is missing: configuration")
+		return nil, params.Configuration.Query, errInvalid("Required parameter is missing: configuration")
 	}
 	if job.JobReference == nil {
 		job.JobReference = &bq.JobReference{}
 	}
 	ref := job.JobReference
 	if ref.ProjectId != "" && ref.ProjectId != project {
-		return nil, errInvalid("The project %s in the job reference does not match the project %s of the request", ref.ProjectId, project)
+		return nil, params.Configuration.Query, errInvalid("The project %s in the job reference does not match the project %s of the request", ref.ProjectId, project)
 	}
 	ref.ProjectId = project
 	if ref.JobId == "" {
 		ref.JobId = newJobID()
 	}
 	if !jobIDPattern.MatchString(ref.JobId) {
-		return nil, errInvalid("Invalid job ID \"%s\". Job IDs must be alphanumeric (plus underscores and dashes) and must be at most 1024 characters long.", ref.JobId)
+		return nil, params.Configuration.Query, errInvalid("Invalid job ID \"%s\". Job IDs must be alphanumeric (plus underscores and dashes) and must be at most 1024 characters long.", ref.JobId)
 	}
 	if ref.Location == "" {
 		ref.Location = s.location
 	}
-	var params struct {
-		Configuration struct {
-			Query queryParams `json:"query"`
-		} `json:"configuration"`
-	}
 	if err := json.Unmarshal(body, &params); err != nil {
-		return nil, errInvalid("Invalid JSON payload received. %v", err)
+		return nil, params.Configuration.Query, errInvalid("Invalid JSON payload received. %v", err)
 	}
-	if job.Configuration.DryRun {
-		return s.dryRun(r.Context(), &job, params.Configuration.Query)
-	}
-	rec, err := s.jobs.reserve(&job, "")
-	if err != nil {
-		return nil, err
-	}
-	if err := s.run(r.Context(), rec, params.Configuration.Query); err != nil {
-		return nil, err
-	}
-	return clone(rec.Job), nil
+	return &job, params.Configuration.Query, nil
 }
 
 // run runs a reserved job to completion and records it. The returned error

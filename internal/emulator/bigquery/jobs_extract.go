@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"math/big"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"cloud.google.com/go/storage"
 	"github.com/duckdb/duckdb-go/v2"
@@ -40,8 +42,11 @@ type extractJob struct {
 	bucket         string
 	prefix, suffix string // the object name, around its * when wildcard
 	wildcard       bool
+	format         string // AVRO or CSV
 	codec          string // goavro's compression name
 	logical        bool   // useAvroLogicalTypes
+	delimiter      rune   // CSV
+	header         bool   // CSV: printHeader
 }
 
 // object returns the name of the job's n-th file (from 0): with a wildcard,
@@ -104,7 +109,7 @@ func (s *Server) runExtract(ctx context.Context, rec *jobRecord) error {
 }
 
 // checkExtract validates an extract job's configuration and fills in
-// BigQuery's defaults (CSV, which the emulator refuses, and NONE).
+// BigQuery's defaults (CSV, NONE, a comma and a header row).
 func (s *Server) checkExtract(job *bq.Job) (*extractJob, error) {
 	cfg := job.Configuration.Extract
 	if s.storage == nil {
@@ -124,23 +129,41 @@ func (s *Server) checkExtract(job *bq.Job) (*extractJob, error) {
 	if cfg.DestinationFormat == "" {
 		cfg.DestinationFormat = "CSV"
 	}
-	switch cfg.DestinationFormat {
-	case "AVRO":
-	case "CSV", "NEWLINE_DELIMITED_JSON", "PARQUET":
-		return nil, errInvalid("Destination format %s is not supported by the emulator; it extracts AVRO only", cfg.DestinationFormat)
-	default:
-		return nil, errInvalid("Invalid value for destinationFormat: %s", cfg.DestinationFormat)
-	}
 	if cfg.Compression == "" {
 		cfg.Compression = "NONE"
 	}
-	codecs := map[string]string{"NONE": goavro.CompressionNullLabel, "DEFLATE": goavro.CompressionDeflateLabel, "SNAPPY": goavro.CompressionSnappyLabel}
-	codec, ok := codecs[cfg.Compression]
-	switch {
-	case cfg.Compression == "GZIP" || cfg.Compression == "ZSTD":
-		return nil, errInvalid("Compression %s is not supported for the AVRO format; use NONE, DEFLATE or SNAPPY", cfg.Compression)
-	case !ok:
-		return nil, errInvalid("Invalid value for compression: %s", cfg.Compression)
+	ex := &extractJob{format: cfg.DestinationFormat, logical: cfg.UseAvroLogicalTypes}
+	switch cfg.DestinationFormat {
+	case "AVRO":
+		codecs := map[string]string{"NONE": goavro.CompressionNullLabel, "DEFLATE": goavro.CompressionDeflateLabel, "SNAPPY": goavro.CompressionSnappyLabel}
+		codec, ok := codecs[cfg.Compression]
+		switch {
+		case cfg.Compression == "GZIP" || cfg.Compression == "ZSTD":
+			return nil, errInvalid("Compression %s is not supported for the AVRO format; use NONE, DEFLATE or SNAPPY", cfg.Compression)
+		case !ok:
+			return nil, errInvalid("Invalid value for compression: %s", cfg.Compression)
+		}
+		ex.codec = codec
+	case "CSV":
+		if cfg.Compression != "NONE" {
+			return nil, errInvalid("Compression %s of CSV files is not supported by the emulator; use NONE", cfg.Compression)
+		}
+		switch cfg.FieldDelimiter {
+		case "":
+			cfg.FieldDelimiter = ","
+		case "tab", `\t`:
+			cfg.FieldDelimiter = "\t"
+		}
+		d, n := utf8.DecodeRuneInString(cfg.FieldDelimiter)
+		if n != len(cfg.FieldDelimiter) || d == '"' || d == '\n' || d == '\r' {
+			return nil, errInvalid("Invalid field delimiter %q: the emulator takes one character other than a quote or a line break", cfg.FieldDelimiter)
+		}
+		ex.delimiter = d
+		ex.header = cfg.PrintHeader == nil || *cfg.PrintHeader
+	case "NEWLINE_DELIMITED_JSON", "PARQUET":
+		return nil, errInvalid("Destination format %s is not supported by the emulator; it extracts AVRO and CSV", cfg.DestinationFormat)
+	default:
+		return nil, errInvalid("Invalid value for destinationFormat: %s", cfg.DestinationFormat)
 	}
 	uris := cfg.DestinationUris
 	if len(uris) == 0 && cfg.DestinationUri != "" {
@@ -162,65 +185,53 @@ func (s *Server) checkExtract(job *bq.Job) (*extractJob, error) {
 	if strings.Contains(suffix, "*") {
 		return nil, errInvalid("Invalid destination URI %q: only one * wildcard is allowed", uri)
 	}
-	return &extractJob{src: src, bucket: bucket, prefix: prefix, suffix: suffix, wildcard: wildcard, codec: codec, logical: cfg.UseAvroLogicalTypes}, nil
+	ex.src, ex.bucket, ex.prefix, ex.suffix, ex.wildcard = src, bucket, prefix, suffix, wildcard
+	return ex, nil
 }
 
 // extractRows writes the rows of table t in range, read in tx in rowid
-// (insertion) order, as Avro files, and returns how many files it wrote.
+// (insertion) order, as files of the job's format, and returns how many
+// files it wrote.
 func (s *Server) extractRows(ctx context.Context, tx *sql.Tx, ex *extractJob, t *bq.Table, rows rowRange) (files int, err error) {
-	cols, err := avroColumns(t.Schema, ex.logical)
+	blockBytes := max(1, min(extractBlockBytes, s.fileBytes/16))
+	var enc blockEncoder
+	if ex.format == "CSV" {
+		enc, err = newCSVEncoder(t.Schema, ex, blockBytes)
+	} else {
+		enc, err = newAvroEncoder(t.Schema, ex, blockBytes)
+	}
 	if err != nil {
 		return 0, err
 	}
-	schema, err := avroSchema(cols)
-	if err != nil {
-		return 0, fmt.Errorf("extract %s: %w", ex.src, err)
-	}
-	// The OCF writer writes the header once, then each block in Append.
-	// Capturing them lets every file start with the same header and take
-	// whole blocks only.
-	var buf bytes.Buffer
-	ocf, err := goavro.NewOCFWriter(goavro.OCFConfig{W: &buf, Schema: schema, CompressionName: ex.codec})
-	if err != nil {
-		return 0, fmt.Errorf("extract %s: %w", ex.src, err)
-	}
-	out := &extractFiles{storage: s.storage, ex: ex, limit: s.fileBytes, header: bytes.Clone(buf.Bytes())}
-	buf.Reset()
+	out := &extractFiles{storage: s.storage, ex: ex, limit: s.fileBytes, header: enc.header()}
 	defer func() {
 		if err != nil {
 			out.abort()
 		}
 	}()
-	batch := newAvroBatch(cols)
-	blockBytes := max(1, min(extractBlockBytes, s.fileBytes/16))
 	flush := func() error {
-		if batch.n == 0 {
-			return nil
+		block, err := enc.flush()
+		if err != nil || block == nil {
+			return err
 		}
-		if err := ocf.Append(batch.records[:batch.n]); err != nil {
-			return fmt.Errorf("encode Avro: %w", err)
-		}
-		batch.reset()
-		err := out.add(ctx, buf.Bytes())
-		buf.Reset()
-		return err
+		return out.add(ctx, block)
 	}
-	names := make([]string, len(cols))
-	for i, c := range cols {
-		names[i] = quoteIdent(c.name)
+	names := make([]string, len(t.Schema.Fields))
+	for i, f := range t.Schema.Fields {
+		names[i] = quoteIdent(f.Name)
 	}
 	query := "SELECT " + strings.Join(names, ", ") + " FROM " + duckTable(ex.src.k) + " WHERE rowid BETWEEN ? AND ? ORDER BY rowid"
 	row := func(vals []any) error {
-		if err := batch.add(vals); err != nil {
+		if err := enc.add(vals); err != nil {
 			return err
 		}
-		if batch.n == extractBlockRows || batch.bytes >= blockBytes {
+		if enc.full() {
 			return flush()
 		}
 		return nil
 	}
 	for lo := rows.first; lo <= rows.last; lo += extractPageRows {
-		if err := scanPage(ctx, tx, query, lo, min(lo+extractPageRows-1, rows.last), len(cols), row); err != nil {
+		if err := scanPage(ctx, tx, query, lo, min(lo+extractPageRows-1, rows.last), len(names), row); err != nil {
 			return 0, fmt.Errorf("extract %s: %w", ex.src, err)
 		}
 	}
@@ -228,6 +239,157 @@ func (s *Server) extractRows(ctx context.Context, tx *sql.Tx, ex *extractJob, t 
 		return 0, fmt.Errorf("extract %s: %w", ex.src, err)
 	}
 	return out.finish(ctx)
+}
+
+// blockEncoder turns rows into the blocks of an extracted file: every file
+// starts with header, then takes whole blocks.
+type blockEncoder interface {
+	header() []byte
+	// add adds a row, the values of the columns as DuckDB returns them, to
+	// the current block.
+	add(vals []any) error
+	// full reports whether the current block has reached its bounds.
+	full() bool
+	// flush returns the encoded current block, nil when it has no rows,
+	// and starts a new one.
+	flush() ([]byte, error)
+}
+
+// avroEncoder writes Avro blocks.
+type avroEncoder struct {
+	ocf        *goavro.OCFWriter
+	buf        bytes.Buffer
+	head       []byte
+	batch      *avroBatch
+	blockBytes int64
+}
+
+func newAvroEncoder(schema *bq.TableSchema, ex *extractJob, blockBytes int64) (*avroEncoder, error) {
+	cols, err := avroColumns(schema, ex.logical)
+	if err != nil {
+		return nil, err
+	}
+	js, err := avroSchema(cols)
+	if err != nil {
+		return nil, fmt.Errorf("extract %s: %w", ex.src, err)
+	}
+	e := &avroEncoder{batch: newAvroBatch(cols), blockBytes: blockBytes}
+	// The OCF writer writes the header once, then each block in Append.
+	// Capturing them lets every file start with the same header and take
+	// whole blocks only.
+	e.ocf, err = goavro.NewOCFWriter(goavro.OCFConfig{W: &e.buf, Schema: js, CompressionName: ex.codec})
+	if err != nil {
+		return nil, fmt.Errorf("extract %s: %w", ex.src, err)
+	}
+	e.head = bytes.Clone(e.buf.Bytes())
+	e.buf.Reset()
+	return e, nil
+}
+
+func (e *avroEncoder) header() []byte       { return e.head }
+func (e *avroEncoder) add(vals []any) error { return e.batch.add(vals) }
+func (e *avroEncoder) full() bool {
+	return e.batch.n == extractBlockRows || e.batch.bytes >= e.blockBytes
+}
+
+func (e *avroEncoder) flush() ([]byte, error) {
+	if e.batch.n == 0 {
+		return nil, nil
+	}
+	if err := e.ocf.Append(e.batch.records[:e.batch.n]); err != nil {
+		return nil, fmt.Errorf("encode Avro: %w", err)
+	}
+	e.batch.reset()
+	block := bytes.Clone(e.buf.Bytes())
+	e.buf.Reset()
+	return block, nil
+}
+
+// csvEncoder writes CSV lines as BigQuery exports them: a header row of
+// the column names when asked, NULL as an empty field, TIMESTAMP as
+// "2006-01-02 15:04:05[.ffffff] UTC", other values as in query results.
+type csvEncoder struct {
+	fields     []*bq.TableFieldSchema
+	buf        bytes.Buffer
+	w          *csv.Writer
+	rec        []string
+	head       []byte
+	n          int
+	blockBytes int64
+}
+
+func newCSVEncoder(schema *bq.TableSchema, ex *extractJob, blockBytes int64) (*csvEncoder, error) {
+	e := &csvEncoder{fields: schema.Fields, rec: make([]string, len(schema.Fields)), blockBytes: blockBytes}
+	e.w = csv.NewWriter(&e.buf)
+	e.w.Comma = ex.delimiter
+	if ex.header {
+		if err := e.w.Write(namesOf(schema)); err != nil {
+			return nil, fmt.Errorf("extract %s: %w", ex.src, err)
+		}
+		e.w.Flush()
+		e.head = bytes.Clone(e.buf.Bytes())
+		e.buf.Reset()
+	}
+	return e, nil
+}
+
+func (e *csvEncoder) header() []byte { return e.head }
+func (e *csvEncoder) full() bool {
+	return e.n == extractBlockRows || int64(e.buf.Len()) >= e.blockBytes
+}
+
+func (e *csvEncoder) add(vals []any) error {
+	for i, f := range e.fields {
+		v, err := csvField(f.Type, vals[i])
+		if err != nil {
+			return fmt.Errorf("column %s: %w", f.Name, err)
+		}
+		e.rec[i] = v
+	}
+	if err := e.w.Write(e.rec); err != nil {
+		return err
+	}
+	e.w.Flush()
+	e.n++
+	return e.w.Error()
+}
+
+func (e *csvEncoder) flush() ([]byte, error) {
+	if e.n == 0 {
+		return nil, nil
+	}
+	e.n = 0
+	block := bytes.Clone(e.buf.Bytes())
+	e.buf.Reset()
+	return block, nil
+}
+
+// csvField formats a value of a column for a CSV file.
+func csvField(typ string, v any) (string, error) {
+	if v == nil {
+		return "", nil
+	}
+	switch typ {
+	case "TIMESTAMP":
+		if t, ok := v.(time.Time); ok {
+			return t.UTC().Format("2006-01-02 15:04:05.999999") + " UTC", nil
+		}
+	case "NUMERIC":
+		c, err := cell(typ, v, false)
+		if err != nil {
+			return "", err
+		}
+		s := c.(string)
+		if strings.Contains(s, ".") {
+			s = strings.TrimSuffix(strings.TrimRight(s, "0"), ".")
+		}
+		return s, nil
+	}
+	c, err := cell(typ, v, false)
+	if err != nil {
+		return "", err
+	}
+	return c.(string), nil
 }
 
 // scanPage runs query in tx for the rowids from lo to hi and calls fn with

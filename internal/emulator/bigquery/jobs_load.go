@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -41,10 +42,11 @@ var (
 
 // loadSource is one Cloud Storage object that a load job reads.
 type loadSource struct {
-	uri            string // gs://bucket/object
+	uri            string // gs://bucket/object, or uploadURI
 	bucket, object string
 	generation     int64 // pinned when the URI is resolved
 	size           int64
+	path           string // the local file of a media upload; empty for Cloud Storage
 }
 
 // loadTarget is the destination of a load: its resource as the load leaves
@@ -72,12 +74,14 @@ func (s *Server) runLoad(ctx context.Context, rec *jobRecord) error {
 	cfg := job.Configuration.Load
 	stats := &bq.JobStatistics3{ForceSendFields: []string{"BadRecords", "InputFileBytes", "InputFiles", "OutputBytes", "OutputRows"}}
 	job.Statistics.Load = stats
-	k, explicit, err := s.checkLoad(job)
+	k, explicit, err := s.checkLoad(job, rec.upload != nil)
 	if err != nil {
 		return err
 	}
-	sources, err := s.resolveSources(ctx, cfg.SourceUris)
-	if err != nil {
+	var sources []loadSource
+	if rec.upload != nil {
+		sources = []loadSource{{uri: uploadURI, path: rec.upload.path, size: rec.upload.size}}
+	} else if sources, err = s.resolveSources(ctx, cfg.SourceUris); err != nil {
 		return err
 	}
 	stats.InputFiles = int64(len(sources))
@@ -98,7 +102,7 @@ func (s *Server) runLoad(ctx context.Context, rec *jobRecord) error {
 	defer func() {
 		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS temp.main."+stagingTable)
 	}()
-	st := &stager{ctx: ctx, storage: s.storage, target: target, logical: cfg.UseAvroLogicalTypes}
+	st := &stager{ctx: ctx, storage: s.storage, target: target, cfg: cfg}
 	if err := conn.Raw(st.run(sources)); err != nil {
 		return err
 	}
@@ -112,8 +116,9 @@ func (s *Server) runLoad(ctx context.Context, rec *jobRecord) error {
 
 // checkLoad validates a load job's configuration, fills in BigQuery's
 // defaults, and returns the destination and the job's explicit schema (nil
-// when it has none).
-func (s *Server) checkLoad(job *bq.Job) (tableKey, *bq.TableSchema, error) {
+// when it has none). A job with a media upload reads it instead of
+// sourceUris.
+func (s *Server) checkLoad(job *bq.Job, upload bool) (tableKey, *bq.TableSchema, error) {
 	cfg := job.Configuration.Load
 	if cfg.SourceFormat == "" {
 		cfg.SourceFormat = "CSV"
@@ -124,11 +129,17 @@ func (s *Server) checkLoad(job *bq.Job) (tableKey, *bq.TableSchema, error) {
 	if cfg.CreateDisposition == "" {
 		cfg.CreateDisposition = "CREATE_IF_NEEDED"
 	}
-	if s.storage == nil {
-		return tableKey{}, nil, errInvalid("The emulator has no Cloud Storage client (Options.Storage), so it cannot run load jobs")
+	if s.storage == nil && !upload {
+		return tableKey{}, nil, errInvalid("The emulator has no Cloud Storage client (Options.Storage), so it cannot load from Cloud Storage")
 	}
-	if cfg.SourceFormat != "AVRO" {
-		return tableKey{}, nil, errInvalid("Source format %s is not supported by the emulator; it loads AVRO files only", cfg.SourceFormat)
+	switch cfg.SourceFormat {
+	case "AVRO":
+	case "CSV":
+		if err := checkCSVLoad(cfg); err != nil {
+			return tableKey{}, nil, err
+		}
+	default:
+		return tableKey{}, nil, errInvalid("Source format %s is not supported by the emulator; it loads AVRO and CSV files", cfg.SourceFormat)
 	}
 	if !slices.Contains([]string{"WRITE_APPEND", "WRITE_TRUNCATE", "WRITE_TRUNCATE_DATA", "WRITE_EMPTY"}, cfg.WriteDisposition) {
 		return tableKey{}, nil, errInvalid("Invalid value for writeDisposition: %s", cfg.WriteDisposition)
@@ -139,7 +150,10 @@ func (s *Server) checkLoad(job *bq.Job) (tableKey, *bq.TableSchema, error) {
 	if len(cfg.SchemaUpdateOptions) > 0 {
 		return tableKey{}, nil, errInvalid("schemaUpdateOptions %v are not supported by the emulator", cfg.SchemaUpdateOptions)
 	}
-	if len(cfg.SourceUris) == 0 {
+	switch {
+	case upload && len(cfg.SourceUris) > 0:
+		return tableKey{}, nil, errInvalid("A load job with a media upload cannot also have configuration.load.sourceUris")
+	case !upload && len(cfg.SourceUris) == 0:
 		return tableKey{}, nil, errInvalid("Required parameter is missing: configuration.load.sourceUris")
 	}
 	d := cfg.DestinationTable
@@ -388,7 +402,7 @@ type stager struct {
 	ctx     context.Context
 	storage *storage.Client
 	target  *loadTarget
-	logical bool // useAvroLogicalTypes
+	cfg     *bq.JobConfigurationLoad
 
 	conn driver.Conn
 	app  *duckdb.Appender
@@ -459,9 +473,16 @@ func (st *stager) begin(fields []avroField) error {
 	return nil
 }
 
-// file appends the rows of one Avro file to the staging table.
+// file appends the rows of one file, in the job's source format, to the
+// staging table.
 func (st *stager) file(src loadSource) error {
-	r, err := st.storage.Bucket(src.bucket).Object(src.object).Generation(src.generation).NewReader(st.ctx)
+	var r io.ReadCloser
+	var err error
+	if src.path != "" {
+		r, err = os.Open(src.path)
+	} else {
+		r, err = st.storage.Bucket(src.bucket).Object(src.object).Generation(src.generation).NewReader(st.ctx)
+	}
 	if isNotFound(err) {
 		return errNotFound("URI %s", src.uri)
 	}
@@ -470,6 +491,14 @@ func (st *stager) file(src loadSource) error {
 	}
 	defer r.Close()
 	in := &sourceReader{r: r}
+	if st.cfg.SourceFormat == "CSV" {
+		return st.csvFile(src, in)
+	}
+	return st.avroFile(src, in)
+}
+
+// avroFile appends the rows of one Avro file to the staging table.
+func (st *stager) avroFile(src loadSource, in *sourceReader) error {
 	ocf, err := goavro.NewOCFReader(bufio.NewReaderSize(in, readBuffer))
 	if err != nil {
 		if in.err != nil {
@@ -477,7 +506,7 @@ func (st *stager) file(src loadSource) error {
 		}
 		return inFile(errInvalid("Error while reading data, error message: The Apache Avro library failed to parse the header with the following error: %v", err), src.uri)
 	}
-	fields, err := avroFields(ocf.MetaData()["avro.schema"], st.logical)
+	fields, err := avroFields(ocf.MetaData()["avro.schema"], st.cfg.UseAvroLogicalTypes)
 	if err != nil {
 		return inFile(err, src.uri)
 	}

@@ -5,21 +5,29 @@ import (
 	"encoding/base64"
 	"fmt"
 	"math/big"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// paramJSON is a query parameter as sent on the wire. It is decoded by hand
-// (not with the bq types) to tell a NULL value from an empty string.
+// paramJSON is a query parameter as sent on the wire, after lenientJSON. It
+// is decoded by hand (not with the bq types) to tell a NULL value from an
+// empty string.
 type paramJSON struct {
-	Name          string `json:"name"`
-	ParameterType *struct {
-		Type string `json:"type"`
-	} `json:"parameterType"`
-	ParameterValue *struct {
-		Value *string `json:"value"`
-	} `json:"parameterValue"`
+	Name           string          `json:"name"`
+	ParameterType  *paramTypeJSON  `json:"parameterType"`
+	ParameterValue *paramValueJSON `json:"parameterValue"`
+}
+
+type paramTypeJSON struct {
+	Type      string         `json:"type"`
+	ArrayType *paramTypeJSON `json:"arrayType"`
+}
+
+type paramValueJSON struct {
+	Value       *string           `json:"value"`
+	ArrayValues []*paramValueJSON `json:"arrayValues"`
 }
 
 // paramSet holds a query's parameters, bound for DuckDB, and records which
@@ -34,6 +42,17 @@ type boundParam struct {
 	arg   string // DuckDB parameter name, without $
 	cast  string // DuckDB type
 	value any
+	// text is true for an ARRAY bound as VARCHAR[], whose elements DuckDB
+	// casts to the array's type.
+	text bool
+}
+
+// expr is the DuckDB expression of a bound parameter.
+func (p boundParam) expr() string {
+	if p.text {
+		return "CAST(CAST($" + p.arg + " AS VARCHAR[]) AS " + p.cast + ")"
+	}
+	return "CAST($" + p.arg + " AS " + p.cast + ")"
 }
 
 // parseParams validates and converts query parameters.
@@ -51,23 +70,19 @@ func parseParams(mode string, raw []paramJSON) (*paramSet, error) {
 		if p.ParameterType == nil {
 			return nil, errInvalidQuery("Query parameter %s has no type", label)
 		}
-		var value *string
-		if p.ParameterValue != nil {
-			value = p.ParameterValue.Value
-		}
-		cast, v, err := convertParam(label, strings.ToUpper(p.ParameterType.Type), value)
+		cast, v, err := convertTypedParam(label, p.ParameterType, p.ParameterValue)
 		if err != nil {
 			return nil, err
 		}
 		if positional {
-			ps.positional = append(ps.positional, boundParam{arg: fmt.Sprintf("p%d", i+1), cast: cast, value: v})
+			ps.positional = append(ps.positional, boundParam{arg: fmt.Sprintf("p%d", i+1), cast: cast, value: v, text: isText(v)})
 			continue
 		}
 		key := strings.ToLower(p.Name)
 		if _, dup := ps.named[key]; dup {
 			return nil, errInvalidQuery("Duplicate query parameter name %s", p.Name)
 		}
-		ps.named[key] = boundParam{arg: "n_" + key, cast: cast, value: v}
+		ps.named[key] = boundParam{arg: "n_" + key, cast: cast, value: v, text: isText(v)}
 	}
 	return ps, nil
 }
@@ -79,7 +94,7 @@ func (ps *paramSet) param(name string) (string, bool) {
 		return "", false
 	}
 	ps.used[p.arg] = true
-	return "CAST($" + p.arg + " AS " + p.cast + ")", true
+	return p.expr(), true
 }
 
 // positionalParam returns the DuckDB expression for the i-th positional one.
@@ -89,7 +104,7 @@ func (ps *paramSet) positionalParam(i int) (string, bool) {
 	}
 	p := ps.positional[i]
 	ps.used[p.arg] = true
-	return "CAST($" + p.arg + " AS " + p.cast + ")", true
+	return p.expr(), true
 }
 
 // args returns the values of the parameters the query used.
@@ -106,6 +121,67 @@ func (ps *paramSet) args() []any {
 		}
 	}
 	return args
+}
+
+// isText reports whether a parameter's value is a list of strings.
+func isText(v any) bool {
+	_, ok := v.([]string)
+	return ok
+}
+
+// convertTypedParam converts a parameter of a scalar type or an ARRAY of
+// one. An ARRAY without values is NULL, as BigQuery takes an empty
+// arrayValues; its elements cannot be NULL.
+func convertTypedParam(label string, pt *paramTypeJSON, pv *paramValueJSON) (string, any, error) {
+	typ := strings.ToUpper(pt.Type)
+	if typ != "ARRAY" {
+		var value *string
+		if pv != nil {
+			value = pv.Value
+		}
+		return convertParam(label, typ, value)
+	}
+	if pt.ArrayType == nil {
+		return "", nil, errInvalidQuery("Query parameter %s has type ARRAY without an arrayType", label)
+	}
+	elem := strings.ToUpper(pt.ArrayType.Type)
+	if elem == "ARRAY" || elem == "STRUCT" {
+		return "", nil, errInvalidQuery("Query parameter %s has type ARRAY<%s>, which the emulator does not support", label, elem)
+	}
+	cast, _, err := convertParam(label, elem, nil)
+	if err != nil {
+		return "", nil, err
+	}
+	cast += "[]"
+	if pv == nil || len(pv.ArrayValues) == 0 {
+		return cast, nil, nil
+	}
+	var list any
+	switch elem {
+	case "INT64", "INTEGER":
+		list = make([]int64, len(pv.ArrayValues))
+	case "FLOAT64", "FLOAT":
+		list = make([]float64, len(pv.ArrayValues))
+	case "BOOL", "BOOLEAN":
+		list = make([]bool, len(pv.ArrayValues))
+	case "BYTES":
+		list = make([][]byte, len(pv.ArrayValues))
+	default: // strings that DuckDB casts
+		list = make([]string, len(pv.ArrayValues))
+	}
+	lv := reflect.ValueOf(list)
+	for i, ev := range pv.ArrayValues {
+		elemLabel := fmt.Sprintf("%s[%d]", label, i)
+		if ev == nil || ev.Value == nil {
+			return "", nil, errInvalidQuery("Query parameter %s: an ARRAY element cannot be NULL", elemLabel)
+		}
+		_, v, err := convertParam(elemLabel, elem, ev.Value)
+		if err != nil {
+			return "", nil, err
+		}
+		lv.Index(i).Set(reflect.ValueOf(v))
+	}
+	return cast, list, nil
 }
 
 // timestampLayouts are the forms BigQuery accepts for a TIMESTAMP parameter.

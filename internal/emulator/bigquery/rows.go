@@ -76,6 +76,10 @@ func (s *Server) readPage(ctx context.Context, table string, columns []string, f
 				size += len(s)
 			}
 			row.F[i] = &bq.TableCell{V: c}
+			if c == nil {
+				// BigQuery answers a NULL as {"v": null}, never {}.
+				row.F[i].NullFields = []string{"V"}
+			}
 		}
 		out.Rows = append(out.Rows, row)
 		if size > maxPageCellBytes {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 
@@ -53,10 +54,11 @@ type Server struct {
 	storage   *storage.Client
 	fileBytes int64 // Options.ExtractFileBytes
 
-	cat    *catalog
-	jobs   *jobStore
-	locks  sync.Map // table key -> *sync.Mutex; see lockTable
-	faults faultState
+	cat     *catalog
+	jobs    *jobStore
+	locks   sync.Map // table key -> *sync.Mutex; see lockTable
+	uploads sync.Map // upload id -> *uploadSession; see upload.go
+	faults  faultState
 }
 
 // New opens (or creates) the database and loads the emulator's metadata.
@@ -98,8 +100,11 @@ func initConn(execer driver.ExecerContext) error {
 	return nil
 }
 
-// Close closes the database.
-func (s *Server) Close() error { return s.db.Close() }
+// Close closes the database and removes the files of unfinished uploads.
+func (s *Server) Close() error {
+	s.closeUploads()
+	return s.db.Close()
+}
 
 func (s *Server) routes() {
 	m := http.NewServeMux()
@@ -122,6 +127,7 @@ func (s *Server) routes() {
 	m.Handle("POST "+p+"/jobs/{jobId}/cancel", s.handle(s.cancelJob))
 	m.Handle("POST "+p+"/queries", s.handle(s.query))
 	m.Handle("GET "+p+"/queries/{jobId}", s.handle(s.getQueryResults))
+	m.HandleFunc("/upload/bigquery/v2/projects/{projectId}/jobs", s.uploadHandler)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errInvalid("%s %s is not a BigQuery API call the emulator supports", r.Method, r.URL.Path))
 	})
@@ -164,20 +170,12 @@ type handler func(r *http.Request) (any, error)
 func (s *Server) handle(h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		res, err := h(r)
-		s.log.Debug("bigquery emulator request", "method", r.Method, "path", r.URL.Path, "error", err)
-		if err != nil {
-			ae := asAPIError(err)
-			if ae.Code >= 500 {
-				s.log.Error("bigquery emulator request failed", "method", r.Method, "path", r.URL.Path, "error", err)
-			}
-			writeError(w, ae)
-			return
-		}
-		if res == nil {
+		if err == nil && res == nil {
+			s.log.Debug("bigquery emulator request", "method", r.Method, "path", r.URL.Path)
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
-		writeJSON(w, http.StatusOK, res)
+		s.answer(w, r, res, err)
 	})
 }
 
@@ -196,12 +194,20 @@ func readBody(r *http.Request) ([]byte, error) {
 	return data, nil
 }
 
-// decodeBody decodes the JSON request body into v.
+// decodeBody decodes the JSON request body into v, with BigQuery's
+// leniency (see lenientJSON), and returns the body as decoded.
 func decodeBody(r *http.Request, v any) ([]byte, error) {
 	data, err := readBody(r)
 	if err != nil {
 		return nil, err
 	}
+	return decodeJSON(data, v)
+}
+
+// decodeJSON decodes a JSON request body into v, with BigQuery's leniency
+// (see lenientJSON), and returns the body as decoded.
+func decodeJSON(data []byte, v any) ([]byte, error) {
+	data = lenientJSON(data, reflect.TypeOf(v))
 	if err := json.Unmarshal(data, v); err != nil {
 		return nil, errInvalid("Invalid JSON payload received. %v", err)
 	}

@@ -46,6 +46,12 @@ func TestTranslate(t *testing.T) {
 			kind: googlesql.Select, tables: []googlesql.TableRef{{"p", "hiring", "hired_employees"}},
 		},
 		{
+			name: "IN UNNEST of an array parameter",
+			in:   "SELECT id FROM d.t WHERE id NOT IN UNNEST(@ids)",
+			want: `SELECT "id" FROM "p.d"."t" WHERE "id" NOT IN (SELECT UNNEST($ids))`,
+			kind: googlesql.Select, tables: []googlesql.TableRef{{"p", "d", "t"}},
+		},
+		{
 			name:   "dataset.table and alias path",
 			in:     "select e.id from hiring.hired_employees as e join hiring.jobs j on e.job_id = j.id",
 			want:   `SELECT "e"."id" FROM "p.hiring"."hired_employees" AS "e" JOIN "p.hiring"."jobs" "j" ON "e"."job_id" = "j"."id"`,
@@ -234,6 +240,7 @@ func TestTranslate_Refused(t *testing.T) {
 		{"ddl", "CREATE TABLE d.t (a INT64)", "The CREATE statement is not supported", true},
 		{"array", "SELECT [1, 2]", "Array and struct syntax", true},
 		{"unnest", "SELECT * FROM UNNEST(@a)", "UNNEST is not supported", true},
+		{"unnest outside IN", "SELECT UNNEST(@a)", "UNNEST is not supported", true},
 		{"system time of a WITH name", "WITH x AS (SELECT 1 AS a) SELECT * FROM x FOR SYSTEM_TIME AS OF @ts", "cannot read x, a WITH clause name", false},
 		{"system time of a column", "SELECT * FROM d.t FOR SYSTEM_TIME AS OF ts", "needs a constant expression, without column references or subqueries; found ts", false},
 		{"system time of a quoted column", "SELECT * FROM d.t FOR SYSTEM_TIME AS OF TIMESTAMP_MILLIS(`ms`)", "found ms", false},

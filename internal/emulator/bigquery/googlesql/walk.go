@@ -127,6 +127,17 @@ func (t *translator) seq(toks []token) (string, error) {
 				i = j
 				continue
 			}
+			if up == "UNNEST" && prev.is("IN") && callNext {
+				// x IN UNNEST(array): DuckDB compares with a subquery.
+				j := matching(toks, i+1)
+				inner, err := t.seq(toks[i+2 : j])
+				if err != nil {
+					return "", err
+				}
+				out = append(out, "(SELECT UNNEST("+inner+"))")
+				i = j
+				continue
+			}
 			if unsupportedKeywords[up] {
 				return "", unsupported("%s", up)
 			}
