@@ -268,9 +268,9 @@ func (c *devCmd) printStack(w io.Writer, cfg stack.Config, demo []loadResult) er
 	}
 	fmt.Fprintf(&b, "\nPoint gcloud storage, bq and hiring-pipeline's code at it, in another terminal:\n"+
 		"  eval \"$(go run ./cmd/hiring dev --print-env%s)\"\n"+
-		"  gcloud storage cp FILE.csv gs://%s/\n"+
+		"  gcloud storage cp departments.csv gs://%s/    (the file's name picks the table)\n"+
 		"  bq query --nouse_legacy_sql 'SELECT COUNT(*) FROM %s.hired_employees'\n", portFlag(cfg.URL), cfg.Buckets.Landing, cfg.Dataset)
-	b.WriteString("\nOr set the variables yourself:\n")
+	b.WriteString("\nThe variables it sets, which hiring-pipeline's code and Google's client libraries read:\n")
 	keys := make([]string, 0, len(cfg.Env))
 	for k := range cfg.Env {
 		keys = append(keys, k)
