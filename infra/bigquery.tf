@@ -8,6 +8,10 @@ resource "google_bigquery_dataset" "hiring" {
   description                = "hiring-pipeline: departments, jobs and hired employees"
   delete_contents_on_destroy = false
   labels                     = local.labels
+  # backup-tables copies each raw table as of one point in time
+  # (<table>@<ms>), which time travel must still reach; the check below
+  # compares it with the backup schedule.
+  max_time_travel_hours = tostring(var.max_time_travel_hours)
 
   depends_on = [google_project_service.api]
 }
@@ -54,6 +58,19 @@ resource "google_bigquery_table" "view" {
   }
 }
 
+# ingest_log is queried by ingestion_id (ingest.Loader.recorded) and merged
+# into on it (Loader.record) for every file, and read by time: partitioned
+# by day of started_at, clustered by ingestion_id and table_name. The local
+# stack's layout (schemas/system/table_layout.json) does not partition it.
+locals {
+  system_layout = merge(local.table_layout, {
+    ingest_log = {
+      timePartitioning = { type = "DAY", field = "started_at" }
+      clustering       = { fields = ["ingestion_id", "table_name"] }
+    }
+  })
+}
+
 resource "google_bigquery_table" "system" {
   for_each = local.system_tables
 
@@ -64,7 +81,7 @@ resource "google_bigquery_table" "system" {
   labels              = local.labels
 
   dynamic "time_partitioning" {
-    for_each = try([local.table_layout[each.key].timePartitioning], [])
+    for_each = try([local.system_layout[each.key].timePartitioning], [])
     content {
       type  = time_partitioning.value.type
       field = time_partitioning.value.field
@@ -75,7 +92,7 @@ resource "google_bigquery_table" "system" {
     }
   }
 
-  clustering = try(local.table_layout[each.key].clustering.fields, null)
+  clustering = try(local.system_layout[each.key].clustering.fields, null)
 }
 
 # Written by the metrics function's scheduled refresh, for BI tools.
@@ -92,5 +109,12 @@ resource "google_bigquery_table" "metric" {
   lifecycle {
     # Each refresh replaces the rows and the schema with a copy job.
     ignore_changes = [schema]
+  }
+}
+
+check "time_travel_covers_the_backups" {
+  assert {
+    condition     = var.max_time_travel_hours >= 168 || (length(split(" ", var.backup_schedule)) == 5 && join(" ", slice(split(" ", var.backup_schedule), 2, 5)) == "* * *")
+    error_message = "backup_schedule does not run every day: with max_time_travel_hours = ${var.max_time_travel_hours}, a backup that fails may not be retried from the same point in time before time travel ends. Run it daily or keep 168 hours."
   }
 }

@@ -18,6 +18,8 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
+	ctyfunction "github.com/zclconf/go-cty/cty/function"
+	"github.com/zclconf/go-cty/cty/function/stdlib"
 
 	"github.com/hiring-pipeline/hiring-pipeline/internal/config"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/function"
@@ -40,12 +42,20 @@ type code struct {
 	// ClaimsPrefix begins the names of insert-rows' idempotency claims in
 	// the staging bucket (insert.ClaimsPrefix).
 	ClaimsPrefix string
+	// OutcomeKey is the log field under which load-csv logs a file's
+	// outcome, Failed the outcome of a file that failed
+	// (ingest.Failed): the alert's log filter matches them.
+	OutcomeKey, Failed string
+	// RestoreTargetPrefix starts the name of a table that restore-table
+	// creates (backup.TargetPrefix).
+	RestoreTargetPrefix string
 }
 
 // tf is the parsed Terraform configuration of a folder.
 type tf struct {
 	locals    map[string]hclsyntax.Expression
 	resources map[string]*hclsyntax.Body // "type.name"
+	variables map[string]*hclsyntax.Body
 }
 
 func parse(dir string) (*tf, error) {
@@ -56,7 +66,7 @@ func parse(dir string) (*tf, error) {
 	if len(files) == 0 {
 		return nil, fmt.Errorf("no .tf file in %s", dir)
 	}
-	c := &tf{locals: map[string]hclsyntax.Expression{}, resources: map[string]*hclsyntax.Body{}}
+	c := &tf{locals: map[string]hclsyntax.Expression{}, resources: map[string]*hclsyntax.Body{}, variables: map[string]*hclsyntax.Body{}}
 	for _, name := range files {
 		src, err := os.ReadFile(name)
 		if err != nil {
@@ -77,6 +87,8 @@ func parse(dir string) (*tf, error) {
 				}
 			case b.Type == "resource" && len(b.Labels) == 2:
 				c.resources[b.Labels[0]+"."+b.Labels[1]] = b.Body
+			case b.Type == "variable" && len(b.Labels) == 1:
+				c.variables[b.Labels[0]] = b.Body
 			}
 		}
 	}
@@ -352,6 +364,9 @@ func crossCheck(dir string, want code) []string {
 	// they live, and the settings that must follow Terraform's own.
 	problems = append(problems, checkClaims(c, src, want, envs)...)
 
+	problems = append(problems, checkFailurePath(c, src, want)...)
+	problems = append(problems, checkVariables(dir, c)...)
+
 	// Scheduler jobs call existing HTTP functions.
 	schedules, err := c.objectItems(c.locals["schedules"])
 	if err != nil {
@@ -601,4 +616,90 @@ func blockAttr(b *hclsyntax.Body, typ, name string) (hclsyntax.Expression, bool)
 		}
 	}
 	return nil, false
+}
+
+// checkFailurePath checks the log filters of the alerts against the code:
+// load-csv's filter matches the field and value it logs for a FAILED file,
+// and the 5xx filter covers every HTTP function. It also checks that
+// restore-table's scratch tables cover the tables it creates.
+func checkFailurePath(c *tf, src map[string][]byte, want code) []string {
+	var problems []string
+	fail := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	filters, err := c.objectItems(c.locals["log_filters"])
+	if err != nil {
+		return []string{"local.log_filters: " + err.Error()}
+	}
+	var event string
+	for _, d := range want.Functions {
+		if d.HTTP == nil {
+			event = d.Name
+		}
+	}
+	ctx := &hcl.EvalContext{Functions: map[string]ctyfunction.Function{"join": stdlib.JoinFunc}, Variables: map[string]cty.Value{
+		"local": cty.ObjectVal(map[string]cty.Value{
+			"load_csv_service": cty.StringVal("prefix-" + event),
+			"http_services":    cty.ListVal([]cty.Value{cty.StringVal("prefix-a"), cty.StringVal("prefix-b")}),
+		}),
+	}}
+	eval := func(name string) string {
+		e, ok := filters[name]
+		if !ok {
+			fail("local.log_filters has no %s", name)
+			return ""
+		}
+		v, diags := e.Value(ctx)
+		if diags.HasErrors() || v.Type() != cty.String || !v.IsKnown() {
+			fail("local.log_filters.%s: %s is not a filter the check can evaluate: %v", name, attrText(src, e), diags)
+			return ""
+		}
+		return v.AsString()
+	}
+	if f := eval("load_csv_failures"); f != "" {
+		match := fmt.Sprintf(`jsonPayload.%s=%q`, want.OutcomeKey, want.Failed)
+		if !strings.Contains(f, match) {
+			fail("local.log_filters.load_csv_failures does not match %s, the field and value load-csv logs for a FAILED file: %s", match, f)
+		}
+		if !strings.Contains(f, `resource.labels.service_name="prefix-`+event+`"`) {
+			fail("local.log_filters.load_csv_failures is not limited to the service of function %s: %s", event, f)
+		}
+	}
+	if f := eval("http_5xx"); f != "" && !strings.Contains(f, `service_name=("prefix-a" OR "prefix-b")`) {
+		fail("local.log_filters.http_5xx must cover every HTTP function, local.http_services: %s", f)
+	}
+	if access, err := c.objectItems(c.locals["function_access"]); err != nil {
+		fail("local.function_access: %v", err)
+	} else if fields, err := c.objectItems(access["restore-table"]); err != nil {
+		fail("local.function_access[\"restore-table\"]: %v", err)
+	} else if scratch, err := c.stringSet(fields["scratch"]); err != nil || !slices.Contains(scratch, want.RestoreTargetPrefix) {
+		fail("local.function_access[\"restore-table\"].scratch must hold %q, backup.TargetPrefix: restore-table creates its target tables under it", want.RestoreTargetPrefix)
+	}
+	return problems
+}
+
+// checkVariables checks that every variable has a description and is
+// named in README.md, where users look for it.
+func checkVariables(dir string, c *tf) []string {
+	var problems []string
+	readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
+	if err != nil {
+		readme, err = os.ReadFile("README.md")
+		if err != nil {
+			return []string{err.Error()}
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.variables)) {
+		b := c.variables[name]
+		described := false
+		if d, ok := b.Attributes["description"]; ok {
+			v, lit := literal(d.Expr)
+			described = lit && v.Type() == cty.String && strings.TrimSpace(v.AsString()) != ""
+		}
+		if !described {
+			problems = append(problems, fmt.Sprintf("variable %s has no description", name))
+		}
+		if !strings.Contains(string(readme), "`"+name+"`") {
+			problems = append(problems, fmt.Sprintf("variable %s is not named in infra/README.md", name))
+		}
+	}
+	return problems
 }

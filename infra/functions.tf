@@ -19,6 +19,12 @@ locals {
       timeout_seconds = 540
       max_instances   = 10
       concurrency     = 1
+      # Only its Eventarc trigger calls it. Cloud Run counts Eventarc and
+      # Pub/Sub deliveries from the same project as internal traffic
+      # ("Restrict network ingress for Cloud Run",
+      # https://cloud.google.com/run/docs/securing/ingress), so they still
+      # arrive; a request from the internet does not.
+      ingress = "ALLOW_INTERNAL_ONLY"
     }
     "insert-rows" = {
       entry_point     = "InsertRows"
@@ -29,6 +35,9 @@ locals {
       timeout_seconds = 60
       max_instances   = 20
       concurrency     = 40
+      # Called by people, upstream systems and Cloud Scheduler, with ID
+      # tokens: reachable from the internet, IAM and the token decide.
+      ingress = "ALLOW_ALL"
     }
     "backup-tables" = {
       entry_point     = "BackupTables"
@@ -39,6 +48,9 @@ locals {
       timeout_seconds = 1800
       max_instances   = 1
       concurrency     = 1
+      # Called by people, upstream systems and Cloud Scheduler, with ID
+      # tokens: reachable from the internet, IAM and the token decide.
+      ingress = "ALLOW_ALL"
     }
     "restore-table" = {
       entry_point     = "RestoreTable"
@@ -49,6 +61,9 @@ locals {
       timeout_seconds = 1800
       max_instances   = 1
       concurrency     = 1
+      # Called by people, upstream systems and Cloud Scheduler, with ID
+      # tokens: reachable from the internet, IAM and the token decide.
+      ingress = "ALLOW_ALL"
     }
     "metrics" = {
       entry_point     = "Metrics"
@@ -59,6 +74,9 @@ locals {
       timeout_seconds = 300
       max_instances   = 5
       concurrency     = 20
+      # Called by people, upstream systems and Cloud Scheduler, with ID
+      # tokens: reachable from the internet, IAM and the token decide.
+      ingress = "ALLOW_ALL"
     }
   }
 
@@ -157,6 +175,9 @@ resource "google_cloudfunctions2_function" "fn" {
     runtime         = local.go_runtime
     entry_point     = each.value.entry_point
     service_account = google_service_account.build.id
+    # The project's own repository, whose cleanup policy keeps it small,
+    # instead of the shared gcf-artifacts one.
+    docker_repository = google_artifact_registry_repository.functions.id
 
     source {
       storage_source {
@@ -175,7 +196,7 @@ resource "google_cloudfunctions2_function" "fn" {
     max_instance_request_concurrency = each.value.concurrency
     service_account_email            = google_service_account.fn[each.key].email
     environment_variables            = local.env[each.key]
-    ingress_settings                 = "ALLOW_ALL"
+    ingress_settings                 = each.value.ingress
     all_traffic_on_latest_revision   = true
   }
 
@@ -198,10 +219,38 @@ resource "google_cloudfunctions2_function" "fn" {
     }
   }
 
-  depends_on = [
-    google_project_service.api,
-    google_project_iam_member.build,
-    google_project_iam_member.gcs_publishes_events,
-    google_project_iam_member.trigger_receives_events,
-  ]
+  # The grants that Eventarc and Cloud Build check, propagated (iam.tf).
+  depends_on = [google_project_service.api, time_sleep.iam_propagation]
+}
+
+# The functions' images. Every deploy pushes a new one; the cleanup policy
+# keeps the newest image_versions_kept versions of each and deletes older
+# ones past a week.
+resource "google_artifact_registry_repository" "functions" {
+  repository_id = "${var.name_prefix}-functions"
+  location      = var.region
+  format        = "DOCKER"
+  description   = "hiring-pipeline function images, built by Cloud Build."
+  labels        = local.labels
+
+  cleanup_policy_dry_run = false
+
+  cleanup_policies {
+    id     = "keep-recent"
+    action = "KEEP"
+    most_recent_versions {
+      keep_count = var.image_versions_kept
+    }
+  }
+
+  cleanup_policies {
+    id     = "delete-old"
+    action = "DELETE"
+    condition {
+      tag_state  = "ANY"
+      older_than = "604800s"
+    }
+  }
+
+  depends_on = [google_project_service.api]
 }

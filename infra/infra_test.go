@@ -1,18 +1,25 @@
 package infra
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"golang.org/x/mod/modfile"
 
 	hiringpipeline "github.com/hiring-pipeline/hiring-pipeline"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/backup"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/function"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/ingest"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/insert"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/metrics"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/warehouse"
@@ -36,7 +43,57 @@ func theCode(t *testing.T) code {
 		RawTable:     warehouse.RawTable,
 		GoVersion:    mod.Go.Version,
 		ClaimsPrefix: insert.ClaimsPrefix,
+		OutcomeKey:   outcomeKey(t),
+		Failed:       string(ingest.Failed),
+
+		RestoreTargetPrefix: backup.TargetPrefix,
 	}
+}
+
+// outcomeKey finds the log field under which internal/ingest logs a file's
+// outcome: the string key before a .Outcome value in a call's arguments,
+// such as "outcome", res.Outcome. The package spells it inline, so the
+// check reads the source.
+func outcomeKey(t *testing.T) string {
+	t.Helper()
+	pkgs, err := parser.ParseDir(token.NewFileSet(), "../internal/ingest", func(fi os.FileInfo) bool {
+		return !strings.HasSuffix(fi.Name(), "_test.go")
+	}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := map[string]bool{}
+	for _, p := range pkgs {
+		ast.Inspect(p, func(n ast.Node) bool {
+			var args []ast.Expr
+			switch n := n.(type) {
+			case *ast.CallExpr:
+				args = n.Args
+			case *ast.CompositeLit:
+				args = n.Elts
+			default:
+				return true
+			}
+			for i := 0; i+1 < len(args); i++ {
+				lit, ok := args[i].(*ast.BasicLit)
+				sel, isSel := args[i+1].(*ast.SelectorExpr)
+				if ok && lit.Kind == token.STRING && isSel && sel.Sel.Name == "Outcome" {
+					k, err := strconv.Unquote(lit.Value)
+					if err == nil {
+						keys[k] = true
+					}
+				}
+			}
+			return true
+		})
+	}
+	if len(keys) != 1 {
+		t.Fatalf("internal/ingest logs the outcome under %d keys, want 1: %v", len(keys), slices.Sorted(maps.Keys(keys)))
+	}
+	for k := range keys {
+		return k
+	}
+	return ""
 }
 
 func TestCrossCheck(t *testing.T) {
@@ -139,10 +196,22 @@ func TestCrossCheck_Catches(t *testing.T) {
 			wantMatch: `google_storage_bucket_iam_member.insert_rows_claims: the grant to function insert-rows must be on the staging bucket with the condition resource.name.startsWith\("projects/_/buckets/bucket-staging/objects/idempotency/"\)`},
 		{name: "grant to another account", file: "iam.tf", old: `google_service_account.fn["insert-rows"].email`, new: `google_service_account.fn["metrics"].email`,
 			wantMatch: `function insert-rows keeps idempotency claims, but no google_storage_bucket_iam_member grants its account`},
-		{name: "unconditional role on the staging bucket", file: "iam.tf", old: `buckets = {}`, new: `buckets = { staging = "roles/storage.objectAdmin" }`,
+		{name: "unconditional role on the staging bucket", file: "iam.tf", old: `buckets      = {}`, new: `buckets      = { staging = ["roles/storage.objectAdmin"] }`,
 			wantMatch: `local.function_access gives function insert-rows a role on the whole staging bucket`},
 		{name: "runtime behind go.mod", code: func(c code) code { c.GoVersion = "1.27"; return c },
 			wantMatch: `local.go_runtime must be "go127", for go 1.27 in go.mod`},
+		{name: "alert filter on another field", file: "monitoring.tf", old: `jsonPayload.outcome=\"FAILED\"`, new: `jsonPayload.result=\"FAILED\"`,
+			wantMatch: `local.log_filters.load_csv_failures does not match jsonPayload.outcome="FAILED"`},
+		{name: "outcome renamed in Go", code: func(c code) code { c.Failed = "FAILURE"; return c },
+			wantMatch: `local.log_filters.load_csv_failures does not match jsonPayload.outcome="FAILURE"`},
+		{name: "alert filter on another service", file: "monitoring.tf", old: `service_name=\"${local.load_csv_service}\"`, new: `service_name=\"hiring-load-csv\"`,
+			wantMatch: `local.log_filters.load_csv_failures is not limited to the service of function load-csv`},
+		{name: "5xx filter without the HTTP functions", file: "monitoring.tf", old: `[for s in local.http_services : "\"${s}\""]`, new: `["\"hiring-metrics\""]`,
+			wantMatch: `local.log_filters.http_5xx must cover every HTTP function`},
+		{name: "restore targets not granted", file: "iam.tf", old: `scratch      = ["_restore_staging_", "restore_"]`, new: `scratch      = ["_restore_staging_"]`,
+			wantMatch: `local.function_access\["restore-table"\].scratch must hold "restore_"`},
+		{name: "variable without a description", file: "variables.tf", old: `  description = "Hours of BigQuery time travel`, new: `  # "Hours of BigQuery time travel`,
+			wantMatch: `variable max_time_travel_hours has no description`},
 		{name: "scheduler job for no function", file: "scheduler.tf", old: `"backup-tables" = {
       schedule`, new: `"backup-table" = {
       schedule`,

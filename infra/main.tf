@@ -31,16 +31,21 @@ locals {
 
   labels = merge(var.labels, { app = "hiring-pipeline" })
 
+  # Every API the plan touches: cloudresourcemanager for data.google_project
+  # and the project IAM members, monitoring for the alert policies. The
+  # Service Usage API, which enables the others, is on in every new project.
   apis = toset([
     "artifactregistry.googleapis.com",
     "bigquery.googleapis.com",
     "bigquerystorage.googleapis.com",
     "cloudbuild.googleapis.com",
     "cloudfunctions.googleapis.com",
+    "cloudresourcemanager.googleapis.com",
     "cloudscheduler.googleapis.com",
     "eventarc.googleapis.com",
     "iam.googleapis.com",
     "logging.googleapis.com",
+    "monitoring.googleapis.com",
     "pubsub.googleapis.com",
     "run.googleapis.com",
     "storage.googleapis.com",
@@ -57,12 +62,30 @@ resource "google_project_service" "api" {
 
 data "google_project" "this" {
   project_id = var.project_id
+  depends_on = [google_project_service.api]
 }
 
-# The Cloud Storage service agent publishes the landing bucket's events.
+# The service agents that the Eventarc trigger relies on, created before
+# anything grants them a role, rather than on first use: the Storage agent
+# publishes the landing bucket's events, the Pub/Sub agent mints the
+# trigger account's tokens, the Eventarc agent manages the trigger's
+# subscription. Without them, the first create of load-csv commonly fails
+# with "Permission denied while using the Eventarc Service Agent".
+resource "google_project_service_identity" "agent" {
+  provider = google-beta
+  for_each = toset(["eventarc.googleapis.com", "pubsub.googleapis.com", "storage.googleapis.com"])
+
+  project = var.project_id
+  service = each.value
+
+  depends_on = [google_project_service.api]
+}
+
+# The Cloud Storage service agent's email: the service identity API does
+# not return one for every service, this data source does.
 data "google_storage_project_service_account" "gcs" {
   project    = var.project_id
-  depends_on = [google_project_service.api]
+  depends_on = [google_project_service_identity.agent]
 }
 
 check "bigquery_location_holds_the_buckets" {

@@ -24,6 +24,8 @@ resource "google_service_account" "scheduler" {
   account_id   = "${var.name_prefix}-sched-${each.key == "backup-tables" ? "backup" : each.key}"
   display_name = "hiring-pipeline scheduler for ${each.key}"
   description  = "Calls ${each.key} on its schedule."
+
+  depends_on = [google_project_service.api]
 }
 
 resource "google_cloud_scheduler_job" "job" {

@@ -29,13 +29,21 @@ resource "google_storage_bucket" "landing" {
   depends_on = [google_project_service.api]
 }
 
-# Backups: BigQuery extract jobs write here, so no retention policy, bucket
-# lock or object hold (they would make the exports and the expiry fail) and
-# no soft delete; versioning keeps an overwritten or deleted manifest
-# recoverable for a week.
+# Backups: Avro files that BigQuery extract jobs write, and manifests.
+# backup-tables can create and read objects here, never delete them. Soft
+# delete keeps a deleted or replaced object restorable for
+# backups_soft_delete_days, whoever deleted it; it blocks neither the
+# extract jobs, which create new objects, nor the lifecycle rules, whose
+# deletions it keeps restorable for as long. Versioning keeps an
+# overwritten or deleted manifest recoverable for a week. An optional
+# retention policy forbids deleting or replacing an object younger than
+# backups_retention_policy_days, even for an administrator; locking it is
+# left to you (gcloud storage buckets update --lock-retention-period),
+# since a locked policy cannot be shortened or removed.
 resource "google_storage_bucket" "backups" {
+  project                     = var.backups_project_id != "" ? var.backups_project_id : var.project_id
   name                        = local.buckets.backups
-  location                    = upper(var.region)
+  location                    = var.backups_location != "" ? upper(var.backups_location) : upper(var.region)
   storage_class               = "STANDARD"
   uniform_bucket_level_access = true
   public_access_prevention    = "enforced"
@@ -67,8 +75,22 @@ resource "google_storage_bucket" "backups" {
   }
 
   soft_delete_policy {
-    retention_duration_seconds = 0
+    retention_duration_seconds = var.backups_soft_delete_days * 86400
+  }
+
+  dynamic "retention_policy" {
+    for_each = var.backups_retention_policy_days > 0 ? [var.backups_retention_policy_days] : []
+    content {
+      retention_period = retention_policy.value * 86400
+    }
   }
 
   depends_on = [google_project_service.api]
+}
+
+check "backup_retention_policy_fits" {
+  assert {
+    condition     = var.backups_retention_policy_days <= var.backup_retention_days
+    error_message = "backups_retention_policy_days (${var.backups_retention_policy_days}) exceeds backup_retention_days (${var.backup_retention_days}): the lifecycle rule could not delete a backup until the retention policy lets it."
+  }
 }

@@ -54,9 +54,8 @@ resource "google_storage_bucket" "staging" {
   depends_on = [google_project_service.api]
 }
 
-# The functions' source: the repository root with go.mod at its top, without
-# tests, infrastructure, tools and VCS files. The object name carries the
-# archive's hash, so a change of the code redeploys the functions.
+# The functions' source: the repository root with go.mod at its top, as the
+# Go buildpack builds it. Only what the build needs is uploaded.
 resource "google_storage_bucket" "source" {
   name                        = local.buckets.source
   location                    = upper(var.region)
@@ -69,16 +68,34 @@ resource "google_storage_bucket" "source" {
   depends_on = [google_project_service.api]
 }
 
-# A new archive is a new object; Terraform deletes the previous one.
+locals {
+  # The source archive is an allow-list: these files and folders of the
+  # repository root, without tests and test data. Anything else at the
+  # root (a key file, a local tfvars, build output) is left out, so a new
+  # top-level file reaches the functions only when it is added here.
+  # infra/source_test.go copies exactly this list to a new folder and runs
+  # `go build .` and `go vet .` there, as the buildpack would.
+  source_allow_list = ["go.mod", "go.sum", "functions.go", "functions", "internal", "schemas"]
+  source_excluded   = ["**/*_test.go", "**/testdata/**"]
+
+  # archive_file takes only exclusions, so every other top-level entry is
+  # excluded, as itself and as a folder.
+  source_top_level = distinct([for f in fileset(local.repository, "**") : split("/", f)[0]])
+  source_excludes = concat(
+    flatten([for e in local.source_top_level : [e, "${e}/**"] if !contains(local.source_allow_list, e)]),
+    local.source_excluded,
+  )
+}
+
+# A new archive is a new object; Terraform deletes the previous one. The
+# file mode is fixed so that the same source hashes alike on every machine,
+# whatever its umask.
 data "archive_file" "source" {
-  type        = "zip"
-  source_dir  = local.repository
-  output_path = "${path.root}/.terraform/hiring-pipeline-source.zip"
-  excludes = [
-    ".git/**", ".github/**", ".ci/**", ".hiring/**", ".terraform/**",
-    "infra/**", "tools/**", "scripts/**", "docs/**", "out/**", "bin/**", "cmd/**",
-    "**/*_test.go", "**/testdata/**", "**/*.test", "**/*.tfstate*",
-  ]
+  type             = "zip"
+  source_dir       = local.repository
+  output_path      = "${path.root}/.terraform/hiring-pipeline-source.zip"
+  output_file_mode = "0644"
+  excludes         = local.source_excludes
 }
 
 resource "google_storage_bucket_object" "source" {

@@ -61,7 +61,7 @@ func workdir(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	for _, name := range []string{"schemas", "go.mod", "go.sum", "functions.go", "internal"} {
+	for _, name := range []string{"schemas", "go.mod", "go.sum", "functions.go", "functions", "internal"} {
 		abs, err := filepath.Abs(filepath.Join("..", name))
 		if err != nil {
 			t.Fatal(err)
@@ -110,6 +110,8 @@ func TestTofu(t *testing.T) {
 			t.Log(line)
 		}
 	}
+	shown := tl.run(t, dir, tl.tofu, "show", "-json", "plan.bin")
+	checkDependsOnAPIs(t, []byte(shown))
 	var plan struct {
 		ResourceChanges []struct {
 			Address string `json:"address"`
@@ -120,7 +122,7 @@ func TestTofu(t *testing.T) {
 			} `json:"change"`
 		} `json:"resource_changes"`
 	}
-	if err := json.Unmarshal([]byte(tl.run(t, dir, tl.tofu, "show", "-json", "plan.bin")), &plan); err != nil {
+	if err := json.Unmarshal([]byte(shown), &plan); err != nil {
 		t.Fatalf("tofu show -json: %v", err)
 	}
 	created := map[string]bool{}
@@ -138,12 +140,129 @@ func TestTofu(t *testing.T) {
 	tl.run(t, dir, tl.tofu, "test", "-no-color")
 }
 
+// apis is the resource that enables the project's APIs.
+const apis = "google_project_service.api"
+
+// checkDependsOnAPIs checks, in the configuration that a plan records, that
+// every service account, service identity and IAM resource depends on the
+// APIs, through depends_on or a reference, directly or through other
+// resources: otherwise the first apply races the enabling of the IAM and
+// Resource Manager APIs.
+func checkDependsOnAPIs(t *testing.T, planJSON []byte) {
+	t.Helper()
+	var plan struct {
+		Configuration struct {
+			RootModule struct {
+				Resources []struct {
+					Address     string          `json:"address"`
+					Type        string          `json:"type"`
+					Expressions json.RawMessage `json:"expressions"`
+					ForEach     json.RawMessage `json:"for_each_expression"`
+					DependsOn   []string        `json:"depends_on"`
+				} `json:"resources"`
+			} `json:"root_module"`
+		} `json:"configuration"`
+	}
+	if err := json.Unmarshal(planJSON, &plan); err != nil {
+		t.Fatalf("tofu show -json: %v", err)
+	}
+	edges := map[string][]string{}
+	var checked []string
+	for _, r := range plan.Configuration.RootModule.Resources {
+		deps := slices.Clone(r.DependsOn)
+		for _, raw := range []json.RawMessage{r.Expressions, r.ForEach} {
+			deps = append(deps, references(raw)...)
+		}
+		for _, d := range deps {
+			if n := resourceOf(d); n != "" {
+				edges[r.Address] = append(edges[r.Address], n)
+			}
+		}
+		if r.Type == "google_service_account" || r.Type == "google_project_service_identity" || strings.Contains(r.Type, "_iam_") {
+			checked = append(checked, r.Address)
+		}
+	}
+	if len(checked) < 10 {
+		t.Fatalf("only %d service account and IAM resources in the plan's configuration: %v", len(checked), checked)
+	}
+	reaches := func(from string) bool {
+		seen := map[string]bool{}
+		queue := []string{from}
+		for len(queue) > 0 {
+			n := queue[0]
+			queue = queue[1:]
+			if n == apis {
+				return true
+			}
+			if seen[n] {
+				continue
+			}
+			seen[n] = true
+			queue = append(queue, edges[n]...)
+		}
+		return false
+	}
+	for _, addr := range checked {
+		if !reaches(addr) {
+			t.Errorf("%s does not depend on %s, directly or through another resource: the first apply would race the enabling of the APIs", addr, apis)
+		}
+	}
+}
+
+// references collects every "references" list of a plan's configuration
+// expressions, at any depth.
+func references(raw json.RawMessage) []string {
+	var v any
+	if len(raw) == 0 || json.Unmarshal(raw, &v) != nil {
+		return nil
+	}
+	var out []string
+	var walk func(any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				if refs, ok := x.([]any); ok && k == "references" {
+					for _, r := range refs {
+						if s, ok := r.(string); ok {
+							out = append(out, s)
+						}
+					}
+					continue
+				}
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	walk(v)
+	return out
+}
+
+// resourceOf returns the resource (type.name or data.type.name) that a
+// reference names, or "" for variables, locals and the like.
+func resourceOf(ref string) string {
+	ref, _, _ = strings.Cut(ref, "[")
+	parts := strings.Split(ref, ".")
+	switch {
+	case parts[0] == "data" && len(parts) >= 3:
+		return strings.Join(parts[:3], ".")
+	case len(parts) >= 2 && strings.Contains(parts[0], "_"):
+		return parts[0] + "." + parts[1]
+	}
+	return ""
+}
+
 // expectedResources lists resources the plan of terraform.tfvars.example
 // must create, derived from the code.
 func expectedResources(c code) []string {
 	var out []string
 	add := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
-	for _, api := range []string{"bigquery", "bigquerystorage", "cloudbuild", "cloudfunctions", "cloudscheduler", "eventarc", "run", "storage", "pubsub", "artifactregistry"} {
+	for _, api := range []string{"bigquery", "bigquerystorage", "cloudbuild", "cloudfunctions", "cloudscheduler", "eventarc", "run", "storage", "pubsub", "artifactregistry",
+		"cloudresourcemanager", "iam", "logging", "monitoring"} {
 		add("google_project_service.api[%q]", api+".googleapis.com")
 	}
 	for _, b := range []string{"landing", "staging", "backups", "source"} {
@@ -164,7 +283,28 @@ func expectedResources(c code) []string {
 	for _, d := range c.Functions {
 		add("google_cloudfunctions2_function.fn[%q]", d.Name)
 		add("google_service_account.fn[%q]", d.Name)
-		add("google_bigquery_dataset_iam_member.fn[%q]", d.Name)
+	}
+	for _, table := range c.Dictionary {
+		add("google_bigquery_table_iam_member.fn[%q]", "load-csv/raw:"+table+"/editor")
+		add("google_bigquery_table_iam_member.fn[%q]", "insert-rows/raw:"+table+"/editor")
+		add("google_bigquery_table_iam_member.fn[%q]", "backup-tables/raw:"+table+"/viewer")
+		add("google_bigquery_table_iam_member.fn[%q]", "restore-table/raw:"+table+"/editor")
+		add("google_bigquery_table_iam_member.fn[%q]", "metrics/view:"+table+"/viewer")
+	}
+	for _, table := range c.SystemTables[:2] {
+		add("google_bigquery_table_iam_member.fn[%q]", "load-csv/"+table+"/editor")
+	}
+	for _, table := range c.SystemTables[2:] {
+		add("google_bigquery_table_iam_member.fn[%q]", "metrics/"+table+"/editor")
+	}
+	for _, name := range []string{"backup-tables", "restore-table", "metrics"} {
+		add("google_bigquery_dataset_iam_member.scratch[%q]", name)
+	}
+	for _, api := range []string{"eventarc", "pubsub", "storage"} {
+		add("google_project_service_identity.agent[%q]", api+".googleapis.com")
+	}
+	for _, m := range []string{"load_csv_failures", "http_5xx"} {
+		add("google_logging_metric.failures[%q]", m)
 	}
 	for _, s := range []string{"backup-tables", "metrics"} {
 		add("google_cloud_scheduler_job.job[%q]", s)
@@ -175,7 +315,9 @@ func expectedResources(c code) []string {
 	add("google_cloud_run_service_iam_member.invoker[%q]", "insert-rows/serviceAccount:hr-system@my-hiring-project.iam.gserviceaccount.com")
 	add("google_cloud_run_service_iam_member.invoker[%q]", "metrics/user:analyst@example.com")
 	add("google_cloud_run_service_iam_member.invoker[%q]", "restore-table/user:data-lead@example.com")
-	for _, r := range []string{"google_service_account.trigger", "google_service_account.build", "google_project_iam_member.build",
+	for _, r := range []string{"google_service_account.trigger", "google_service_account.build", "google_project_iam_member.build_logs",
+		"google_storage_bucket_iam_member.build_reads_source", "google_artifact_registry_repository.functions",
+		"google_artifact_registry_repository_iam_member.build_pushes_images", "google_project_iam_member.eventarc_agent", "time_sleep.iam_propagation",
 		"google_project_iam_member.gcs_publishes_events", "google_project_iam_member.trigger_receives_events",
 		"google_service_account_iam_member.pubsub_mints_trigger_tokens", "google_storage_bucket_iam_member.insert_rows_claims"} {
 		add("%s", r)

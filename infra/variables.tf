@@ -243,3 +243,86 @@ variable "labels" {
   type        = map(string)
   default     = {}
 }
+
+variable "max_time_travel_hours" {
+  description = "Hours of BigQuery time travel on the dataset (48 to 168, in steps of 24). backup-tables copies each raw table as of one point in time, which time travel must still reach; a backup_schedule that does not run daily needs 168."
+  type        = number
+  default     = 168
+
+  validation {
+    condition     = var.max_time_travel_hours >= 48 && var.max_time_travel_hours <= 168 && var.max_time_travel_hours % 24 == 0
+    error_message = "max_time_travel_hours must be 48 to 168, in steps of 24."
+  }
+}
+
+variable "backups_soft_delete_days" {
+  description = "Days a deleted or replaced object of the backup bucket stays restorable (Cloud Storage soft delete), whoever deleted it: 7 to 90."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.backups_soft_delete_days >= 7 && var.backups_soft_delete_days <= 90 && floor(var.backups_soft_delete_days) == var.backups_soft_delete_days
+    error_message = "backups_soft_delete_days must be a whole number from 7 to 90."
+  }
+}
+
+variable "backups_retention_policy_days" {
+  description = "When above 0, a retention policy on the backup bucket: no object younger than this many days can be deleted or replaced, by anyone. Must not exceed backup_retention_days, or the lifecycle rule cannot delete old backups on time. 0: none."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.backups_retention_policy_days >= 0 && floor(var.backups_retention_policy_days) == var.backups_retention_policy_days
+    error_message = "backups_retention_policy_days must be a whole number of days, 0 for none."
+  }
+}
+
+variable "backups_project_id" {
+  description = "Project of the backup bucket, when it should not be the deployment's (empty: project_id). A separate project keeps the backups out of reach of the deployment project's owners and of its deletion; you must be able to create buckets and set IAM there. See infra/README.md."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.backups_project_id == "" || can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.backups_project_id))
+    error_message = "backups_project_id must be empty or a project ID."
+  }
+}
+
+variable "backups_location" {
+  description = "Location of the backup bucket (empty: region), e.g. a dual-region such as NAM4 or EUR4, or a multi-region such as US or EU, to keep the backups through a regional outage. It must lie within bigquery_location, where the extract jobs run. See infra/README.md."
+  type        = string
+  default     = ""
+}
+
+variable "notification_channels" {
+  description = "Cloud Monitoring notification channels (projects/PROJECT/notificationChannels/ID) that the alert policies notify: load-csv failures and 5xx answers of the HTTP functions. Empty: the log-based metrics are created, the alert policies are not."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.notification_channels : can(regex("^projects/[^/]+/notificationChannels/[^/]+$", c))])
+    error_message = "Each notification channel must be projects/PROJECT/notificationChannels/ID."
+  }
+}
+
+variable "iam_propagation_wait" {
+  description = "How long the functions wait after the grants that Eventarc and Cloud Build check on first use (a duration such as 90s): IAM takes effect within about a minute, sometimes more."
+  type        = string
+  default     = "90s"
+
+  validation {
+    condition     = can(regex("^[0-9]+[sm]$", var.iam_propagation_wait))
+    error_message = "iam_propagation_wait must be a number of seconds or minutes, e.g. 90s or 2m."
+  }
+}
+
+variable "image_versions_kept" {
+  description = "Versions of each function image that the image repository's cleanup policy keeps, however old; older versions are deleted after a week."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.image_versions_kept >= 1
+    error_message = "image_versions_kept must be at least 1."
+  }
+}

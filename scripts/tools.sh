@@ -4,8 +4,9 @@
 #
 #   tofu     OpenTofu, built from its Go module
 #   trivy    Trivy (for `trivy config`), built from its Go module
-#   mirror   plan-only stand-ins for the hashicorp/google, hashicorp/archive
-#            and hashicorp/random providers (tools/tfstandin), laid out as an
+#   mirror   plan-only stand-ins for the hashicorp/google, hashicorp/google-beta,
+#            hashicorp/archive, hashicorp/random and hashicorp/time providers
+#            (tools/tfstandin), laid out as an
 #            OpenTofu filesystem mirror, with a CLI config (tofurc) that
 #            installs providers from that mirror and nowhere else
 #
@@ -36,8 +37,10 @@ TRIVY_VERSION=v0.74.0
 # provider version served is the one each package was generated from.
 PROVIDER_PACKAGES=(
   @cdktf/provider-google@16.12.1
+  @cdktf/provider-google-beta@16.12.1
   @cdktf/provider-archive@11.0.1
   @cdktf/provider-random@12.0.1
+  @cdktf/provider-time@11.0.1
 )
 # Registry host names under which the mirror serves each provider: the
 # default one of OpenTofu ("hashicorp/google") and the one spelled out as

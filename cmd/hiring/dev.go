@@ -24,6 +24,7 @@ import (
 
 // devCmd runs the local stack until interrupted.
 type devCmd struct {
+	Host        string  `help:"Address the stack's three ports listen on, and that its printed URLs name; 0.0.0.0 listens on every interface, as in a container." default:"127.0.0.1" placeholder:"ADDR"`
 	Port        int     `help:"Port of the stack's HTTP server (functions, BigQuery emulator, /healthz, /dev/config)." default:"8080"`
 	StoragePort int     `help:"Port of the Cloud Storage emulator; default: --port + 1, or a free port when --port is 0." default:"-1" placeholder:"PORT"`
 	WritePort   int     `help:"gRPC port of the BigQuery Storage Write API emulator; default: --port + 2, or a free port when --port is 0." default:"-1" placeholder:"PORT"`
@@ -40,7 +41,7 @@ type devCmd struct {
 	LogFormat string `help:"How the terminal shows the logs of the stack and its functions: text, one short line per event (coloured on a terminal); or json, the JSON lines of Cloud Logging, as deployed." default:"text" enum:"text,json"`
 	LogLevel  string `help:"The least severe logs the terminal shows: debug, info, warn or error. The demo's expected refusals (--demo) show only at debug; the summary counts them." default:"info" enum:"debug,info,warn,error"`
 	LogFile   string `help:"Also write every log, at every level and the demo's included, as JSON lines to this file." type:"path" placeholder:"FILE"`
-	PrintEnv  bool   `help:"Print the shell commands that point gcloud storage, bq and hiring-pipeline's code at the stack that runs on --port, and exit: eval \"$(go run ./cmd/hiring dev --print-env)\"."`
+	PrintEnv  bool   `help:"Print the shell commands that point gcloud storage, bq and hiring-pipeline's code at the stack that runs on --host and --port, and exit: eval \"$(go run ./cmd/hiring dev --print-env)\"."`
 
 	BigQueryFailRate float64       `name:"bigquery-fail-rate" help:"Fraction of the local BigQuery's REST and gRPC calls, from 0 to 1, answered 503 (UNAVAILABLE) before any work, once the stack (and the demo data) is ready. PUT /dev/faults changes it while the stack runs." default:"0" placeholder:"R"`
 	BigQueryFailFor  time.Duration `name:"bigquery-fail-for" help:"How long the BigQuery faults last; 0: until the stack stops." default:"0" placeholder:"DURATION"`
@@ -91,6 +92,7 @@ func (c *devCmd) Run(ctx context.Context, con *console) error {
 		}
 	}()
 	opts := stack.Options{
+		Host:             c.Host,
 		Port:             c.Port,
 		StoragePort:      c.derivedPort(c.StoragePort, 1),
 		StorageWritePort: c.derivedPort(c.WritePort, 2),
@@ -269,7 +271,7 @@ func (c *devCmd) printStack(w io.Writer, cfg stack.Config, demo []loadResult) er
 	fmt.Fprintf(&b, "\nPoint gcloud storage, bq and hiring-pipeline's code at it, in another terminal:\n"+
 		"  eval \"$(go run ./cmd/hiring dev --print-env%s)\"\n"+
 		"  gcloud storage cp departments.csv gs://%s/    (the file's name picks the table)\n"+
-		"  bq query --nouse_legacy_sql 'SELECT COUNT(*) FROM %s.hired_employees'\n", portFlag(cfg.URL), cfg.Buckets.Landing, cfg.Dataset)
+		"  bq query --nouse_legacy_sql 'SELECT COUNT(*) FROM %s.hired_employees'\n", stackFlags(cfg.URL), cfg.Buckets.Landing, cfg.Dataset)
 	b.WriteString("\nThe variables it sets, which hiring-pipeline's code and Google's client libraries read:\n")
 	keys := make([]string, 0, len(cfg.Env))
 	for k := range cfg.Env {

@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,13 +20,17 @@ import (
 )
 
 // printEnv prints the shell commands that point gcloud, bq and
-// hiring-pipeline's code at the stack running on --port, as read from its
-// /dev/config.
+// hiring-pipeline's code at the stack running on --host and --port (on this
+// machine when --host is every interface), as read from its /dev/config.
 func (c *devCmd) printEnv(ctx context.Context, w io.Writer) error {
-	url := fmt.Sprintf("http://127.0.0.1:%d", c.Port)
-	cfg, err := fetchConfig(ctx, url)
+	host := c.Host
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	stackURL := "http://" + net.JoinHostPort(host, strconv.Itoa(c.Port))
+	cfg, err := fetchConfig(ctx, stackURL)
 	if err != nil {
-		return withHint(err, fmt.Sprintf("start the stack first, in another terminal: go run ./cmd/hiring dev%s", portFlag(url)))
+		return withHint(err, fmt.Sprintf("start the stack first, in another terminal: go run ./cmd/hiring dev%s", stackFlags(stackURL)))
 	}
 	cache, err := os.UserCacheDir()
 	if err != nil {
@@ -42,7 +49,7 @@ func (c *devCmd) printEnv(ctx context.Context, w io.Writer) error {
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "# hiring-pipeline's local stack at %s, for gcloud, bq and hiring-pipeline's code.\n", cfg.URL)
-	fmt.Fprintf(&b, "# In a shell: eval \"$(go run ./cmd/hiring dev --print-env%s)\"\n", portFlag(cfg.URL))
+	fmt.Fprintf(&b, "# In a shell: eval \"$(go run ./cmd/hiring dev --print-env%s)\"\n", stackFlags(cfg.URL))
 	env := sdk.Env()
 	env["CLOUDSDK_CONFIG"] = sdkConfig
 	maps.Copy(env, cfg.Env)
@@ -62,35 +69,42 @@ func (c *devCmd) printEnv(ctx context.Context, w io.Writer) error {
 	return err
 }
 
-// portFlag is the --port flag that names the stack at url in a command,
-// empty for the default port.
-func portFlag(url string) string {
-	port := url[strings.LastIndex(url, ":")+1:]
-	if port == "8080" {
+// stackFlags are the --host and --port flags that name the stack at
+// stackURL in a command, empty for the defaults.
+func stackFlags(stackURL string) string {
+	u, err := url.Parse(stackURL)
+	if err != nil {
 		return ""
 	}
-	return " --port " + port
+	var flags string
+	if h := u.Hostname(); h != "127.0.0.1" {
+		flags += " --host " + h
+	}
+	if p := u.Port(); p != "8080" {
+		flags += " --port " + p
+	}
+	return flags
 }
 
-// fetchConfig reads the configuration of the stack at url.
-func fetchConfig(ctx context.Context, url string) (stack.Config, error) {
+// fetchConfig reads the configuration of the stack at stackURL.
+func fetchConfig(ctx context.Context, stackURL string) (stack.Config, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	var cfg stack.Config
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/dev/config", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, stackURL+"/dev/config", nil)
 	if err != nil {
 		return cfg, err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return cfg, fmt.Errorf("no stack answers at %s: %w", url, err)
+		return cfg, fmt.Errorf("no stack answers at %s: %w", stackURL, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return cfg, fmt.Errorf("%s/dev/config answered %s", url, resp.Status)
+		return cfg, fmt.Errorf("%s/dev/config answered %s", stackURL, resp.Status)
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&cfg); err != nil {
-		return cfg, fmt.Errorf("%s/dev/config: %w", url, err)
+		return cfg, fmt.Errorf("%s/dev/config: %w", stackURL, err)
 	}
 	return cfg, nil
 }

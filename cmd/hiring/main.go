@@ -29,8 +29,9 @@ type cli struct {
 	Restore restoreCmd `cmd:"" help:"Verify a backup of a table and replace the table's rows with it (or load it into another table)."`
 	Metrics metricsCmd `cmd:"" help:"Print a stakeholder metric of a year: hires-by-quarter or departments-above-mean."`
 	Report  reportCmd  `cmd:"" help:"Save the visual report of a year as one self-contained HTML file."`
-	Smoke   smokeCmd   `cmd:"" help:"Smoke-test a deployment on Google Cloud: every function deployed and ACTIVE, every HTTP function answering; no row reaches a data table."`
+	Smoke   smokeCmd   `cmd:"" help:"Smoke-test a deployment on Google Cloud: every function deployed and ACTIVE, every HTTP function answering, a dropped file reaching ingest_log, the backup schedule writing a backup; no row reaches a data table."`
 	Bench   benchCmd   `cmd:"" help:"Measure the pipeline: load-csv on generated data, insert-rows under load, a function's cold start."`
+	Health  healthCmd  `cmd:"" help:"Check that a running stack answers on /healthz; exit status 1 when it does not."`
 
 	Function functionCmd `cmd:"" hidden:"" help:"Serve the function that $FUNCTION_TARGET names on $PORT, as an instance of hiring dev --instances does."`
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"path"
 	"slices"
@@ -15,8 +16,12 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"cloud.google.com/go/bigquery"
 	functions "cloud.google.com/go/functions/apiv2"
 	"cloud.google.com/go/functions/apiv2/functionspb"
+	scheduler "cloud.google.com/go/scheduler/apiv1"
+	"cloud.google.com/go/scheduler/apiv1/schedulerpb"
+	"cloud.google.com/go/storage"
 	"golang.org/x/oauth2"
 	"google.golang.org/api/idtoken"
 	"google.golang.org/api/impersonate"
@@ -29,12 +34,20 @@ import (
 
 	hiringpipeline "github.com/hiring-pipeline/hiring-pipeline"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/backup"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/clients"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/config"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/httpapi"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/ingest"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/metrics"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/warehouse"
 )
 
 // smokeCmd checks a deployment on Google Cloud: every function is deployed
-// and ACTIVE, and every HTTP function answers, without writing a data row.
+// and ACTIVE, every HTTP function answers, a CSV file dropped in the
+// landing bucket reaches ingest_log through the Eventarc trigger, and the
+// backup schedule writes a backup. No data row is written: the dropped
+// file's only row is invalid.
 type smokeCmd struct {
 	Project                   string        `help:"Google Cloud project of the deployment." required:""`
 	Region                    string        `help:"Region of the functions, e.g. europe-west1." required:""`
@@ -44,7 +57,16 @@ type smokeCmd struct {
 	Year                      int           `help:"Year of the metrics call." default:"2021"`
 	Timeout                   time.Duration `help:"How long each call may take, a cold start included." default:"60s"`
 	JSON                      bool          `name:"json" help:"Print the results as one JSON document."`
+	SkipWrites                bool          `help:"Leave out the two checks that write: the CSV file dropped in the landing bucket, and the run of the backup schedule."`
+	Wait                      time.Duration `help:"How long to wait for the dropped file's ingest_log row, and for the scheduled backup's manifest." default:"5m"`
+	Dataset                   string        `help:"BigQuery dataset of the deployment." default:"hiring"`
+	LandingBucket             string        `help:"Landing bucket; default <project>-<prefix>-landing." placeholder:"BUCKET"`
+	BackupBucket              string        `help:"Backup bucket; default <project>-<prefix>-backups." placeholder:"BUCKET"`
 	FunctionsEndpoint         string        `help:"For tests: host:port of a Cloud Functions API to use instead of Google's, over plaintext gRPC without credentials." placeholder:"HOST:PORT" hidden:""`
+	SchedulerEndpoint         string        `help:"For tests: host:port of a Cloud Scheduler API, over plaintext gRPC without credentials." placeholder:"HOST:PORT" hidden:""`
+	StorageEndpoint           string        `help:"For tests: host:port of a Cloud Storage emulator, without credentials." placeholder:"HOST:PORT" hidden:""`
+	BigQueryEndpoint          string        `name:"bigquery-endpoint" help:"For tests: URL of a BigQuery emulator, without credentials." placeholder:"URL" hidden:""`
+	Poll                      time.Duration `help:"How often the writing checks look for their result." default:"5s" hidden:""`
 }
 
 // AfterApply checks the flags before any request. It is not Validate
@@ -64,6 +86,16 @@ func (c *smokeCmd) AfterApply() error {
 		return fmt.Errorf("--year must be from %d to %d, got %d", metrics.MinYear, metrics.MaxYear, c.Year)
 	case c.Timeout <= 0:
 		return fmt.Errorf("--timeout must be positive, got %s", c.Timeout)
+	case c.Wait <= 0:
+		return fmt.Errorf("--wait must be positive, got %s", c.Wait)
+	case c.Poll <= 0:
+		return fmt.Errorf("--poll must be positive, got %s", c.Poll)
+	}
+	if c.LandingBucket == "" {
+		c.LandingBucket = c.Project + "-" + c.Prefix + "-landing"
+	}
+	if c.BackupBucket == "" {
+		c.BackupBucket = c.Project + "-" + c.Prefix + "-backups"
 	}
 	return nil
 }
@@ -168,6 +200,13 @@ func (c *smokeCmd) Run(ctx context.Context, con *console) error {
 			continue
 		}
 		rep.Checks = append(rep.Checks, calls(ctx, t, c.Year)...)
+	}
+	if !c.SkipWrites {
+		checks, err := c.writes(ctx, con)
+		if err != nil {
+			return err
+		}
+		rep.Checks = append(rep.Checks, checks...)
 	}
 	var failed []string
 	for _, ch := range rep.Checks {
@@ -534,4 +573,229 @@ func printSmoke(con *console, parent string, rep smokeReport) error {
 	_, err := fmt.Fprintf(con.Stdout, "%s, prefix %s: %d checks, %d ok, %d failed, %d skipped\n",
 		parent, rep.Prefix, len(rep.Checks), rep.OK, rep.Failed, rep.Skipped)
 	return err
+}
+
+// writes runs the two checks that write: a CSV file dropped in the landing
+// bucket must reach ingest_log through the Eventarc trigger and load-csv,
+// and the backup schedule, run once, must write a new backup. It returns an
+// error only when a client cannot be made.
+func (c *smokeCmd) writes(ctx context.Context, con *console) ([]smokeCheck, error) {
+	gcs, err := clients.Storage(ctx, c.StorageEndpoint)
+	if err != nil {
+		return nil, withHint(err, "sign in with `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS")
+	}
+	defer gcs.Close()
+	bq, err := clients.BigQuery(ctx, config.Google{Project: c.Project, Dataset: c.Dataset, BigQueryEndpoint: c.BigQueryEndpoint})
+	if err != nil {
+		return nil, withHint(err, "sign in with `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS")
+	}
+	defer bq.Close()
+	var opts []option.ClientOption
+	if c.SchedulerEndpoint != "" {
+		opts = append(opts, option.WithEndpoint(c.SchedulerEndpoint), option.WithoutAuthentication(),
+			option.WithGRPCDialOption(grpc.WithTransportCredentials(insecure.NewCredentials())))
+	}
+	sched, err := scheduler.NewCloudSchedulerClient(ctx, opts...)
+	if err != nil {
+		return nil, withHint(fmt.Errorf("scheduler.NewCloudSchedulerClient: %w", err),
+			"sign in with `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS")
+	}
+	defer sched.Close()
+	run := strconv.FormatInt(time.Now().UnixNano(), 36)
+	return []smokeCheck{c.dropFile(ctx, con, gcs, bq, run), c.runBackupSchedule(ctx, con, gcs, sched)}, nil
+}
+
+// smokeCSV is the file smoke drops: one department whose id, 0, is invalid,
+// so that load-csv records the file REJECTED and its row in rejected_rows,
+// and no data table gets a row.
+const smokeCSV = "id,department\n0,hiring smoke: an invalid department\n"
+
+// dropFile uploads smokeCSV as departments/hiring-smoke-<run>.csv, waits
+// for its ingest_log row, then deletes the object.
+func (c *smokeCmd) dropFile(ctx context.Context, con *console, gcs *storage.Client, bq *bigquery.Client, run string) (ch smokeCheck) {
+	loadCSV := c.Prefix + "-load-csv"
+	name := "departments/hiring-smoke-" + run + ".csv"
+	ch = smokeCheck{Result: smokeFail, Function: loadCSV, Check: "drop gs://" + c.LandingBucket + "/" + name}
+	fmt.Fprintf(con.Stderr, "%s: %s\n", loadCSV, ch.Check)
+	start := time.Now()
+	defer func() { ch.MS = time.Since(start).Milliseconds() }()
+	obj := gcs.Bucket(c.LandingBucket).Object(name)
+	w := obj.If(storage.Conditions{DoesNotExist: true}).NewWriter(ctx)
+	w.ContentType = "text/csv"
+	if _, err := io.WriteString(w, smokeCSV); err != nil {
+		_ = w.Close()
+		ch.Detail = "uploading: " + err.Error()
+		return ch
+	}
+	if err := w.Close(); err != nil {
+		ch.Detail = "uploading: " + err.Error()
+		return ch
+	}
+	got, err := c.ingestLogRow(ctx, bq, c.LandingBucket, name, w.Attrs().Generation)
+	// The object is removed whatever happened: the landing bucket keeps it
+	// as a noncurrent version for landing_noncurrent_days.
+	cleanup := ""
+	if derr := obj.Delete(ctx); derr != nil {
+		cleanup = "; deleting it: " + derr.Error()
+	}
+	switch {
+	case err != nil:
+		ch.Detail = err.Error() + cleanup
+	case got.Outcome != string(ingest.Rejected) || got.RowsRejected != 1 || got.RowsLoaded != 0:
+		ch.Detail = fmt.Sprintf("ingest_log: %s, %d rows loaded, %d rejected, want REJECTED with its 1 invalid row rejected: %s%s",
+			got.Outcome, got.RowsLoaded, got.RowsRejected, got.Message.StringVal, cleanup)
+	case cleanup != "":
+		ch.Detail = "ingest_log: REJECTED as it should be" + cleanup
+	default:
+		ch.Result = smokeOK
+		ch.Detail = fmt.Sprintf("ingest_log: REJECTED as it should be, 1 row in rejected_rows, after %s; object deleted", time.Since(start).Round(time.Second))
+	}
+	return ch
+}
+
+// ingestRow is what dropFile reads of an ingest_log row.
+type ingestRow struct {
+	Outcome      string              `bigquery:"outcome"`
+	Message      bigquery.NullString `bigquery:"message"`
+	RowsLoaded   int64               `bigquery:"rows_loaded"`
+	RowsRejected int64               `bigquery:"rows_rejected"`
+}
+
+// ingestLogRow polls ingest_log for the row of one object generation until
+// --wait has passed.
+func (c *smokeCmd) ingestLogRow(ctx context.Context, bq *bigquery.Client, bucket, name string, generation int64) (ingestRow, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.Wait)
+	defer cancel()
+	q := bq.Query(fmt.Sprintf("SELECT outcome, message, rows_loaded, rows_rejected FROM `%s.%s` WHERE bucket = @bucket AND object = @object AND generation = @generation LIMIT 1",
+		c.Dataset, warehouse.IngestLog))
+	q.Parameters = []bigquery.QueryParameter{{Name: "bucket", Value: bucket}, {Name: "object", Value: name}, {Name: "generation", Value: generation}}
+	for {
+		it, err := q.Read(ctx)
+		if err == nil {
+			var row ingestRow
+			switch err = it.Next(&row); {
+			case err == nil:
+				return row, nil
+			case errors.Is(err, iterator.Done):
+				err = nil
+			}
+		}
+		if err != nil && ctx.Err() == nil {
+			return ingestRow{}, fmt.Errorf("reading %s.%s: %w", c.Dataset, warehouse.IngestLog, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ingestRow{}, fmt.Errorf("no %s row for the file after %s: check the Eventarc trigger and load-csv's logs", warehouse.IngestLog, c.Wait)
+		case <-time.After(c.Poll):
+		}
+	}
+}
+
+// runBackupSchedule runs the backup-tables scheduler job once and waits for
+// a backup that was not there before, whose manifest must list every
+// table.
+func (c *smokeCmd) runBackupSchedule(ctx context.Context, con *console, gcs *storage.Client, sched *scheduler.CloudSchedulerClient) (ch smokeCheck) {
+	job := "projects/" + c.Project + "/locations/" + c.Region + "/jobs/" + c.Prefix + "-backup-tables"
+	ch = smokeCheck{Result: smokeFail, Function: c.Prefix + "-backup-tables", Check: "run " + job}
+	fmt.Fprintf(con.Stderr, "%s: %s\n", ch.Function, ch.Check)
+	start := time.Now()
+	defer func() { ch.MS = time.Since(start).Milliseconds() }()
+	bucket := gcs.Bucket(c.BackupBucket)
+	before, err := backupFolders(ctx, bucket)
+	if err != nil {
+		ch.Detail = err.Error()
+		return ch
+	}
+	if _, err := sched.RunJob(ctx, &schedulerpb.RunJobRequest{Name: job}); err != nil {
+		ch.Detail = fmt.Sprintf("running the job: %v", err)
+		return ch
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.Wait)
+	defer cancel()
+	for {
+		m, err := newManifest(ctx, bucket, before)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			ch.Detail = err.Error()
+			return ch
+		case m != nil:
+			return manifestCheck(ch, m, start)
+		}
+		select {
+		case <-ctx.Done():
+			ch.Detail = fmt.Sprintf("no new backup manifest in gs://%s after %s: check the job's last attempt in Cloud Scheduler and backup-tables' logs", c.BackupBucket, c.Wait)
+			return ch
+		case <-time.After(c.Poll):
+		}
+	}
+}
+
+// manifestCheck checks a new backup's manifest: every dictionary table,
+// each with its files.
+func manifestCheck(ch smokeCheck, m *backup.Manifest, start time.Time) smokeCheck {
+	var rows int64
+	var missing []string
+	for _, name := range dictionary.Default().Names() {
+		i := slices.IndexFunc(m.Tables, func(t backup.TableBackup) bool { return t.Table == name })
+		if i < 0 || len(m.Tables[i].Files) == 0 {
+			missing = append(missing, name)
+			continue
+		}
+		rows += m.Tables[i].Rows
+	}
+	if len(missing) > 0 {
+		ch.Detail = fmt.Sprintf("backup %s: no files for %s", m.BackupID, strings.Join(missing, ", "))
+		return ch
+	}
+	ch.Result = smokeOK
+	ch.Detail = fmt.Sprintf("backup %s: %d tables, %d rows, after %s; kept until backup_retention_days", m.BackupID, len(m.Tables), rows, time.Since(start).Round(time.Second))
+	return ch
+}
+
+// backupFolders lists the top-level folders of the backup bucket: one per
+// backup id.
+func backupFolders(ctx context.Context, bucket *storage.BucketHandle) (map[string]bool, error) {
+	out := map[string]bool{}
+	it := bucket.Objects(ctx, &storage.Query{Delimiter: "/"})
+	for {
+		a, err := it.Next()
+		if errors.Is(err, iterator.Done) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("listing the backups: %w", err)
+		}
+		if a.Prefix != "" {
+			out[a.Prefix] = true
+		}
+	}
+}
+
+// newManifest returns the manifest of a backup folder that is not in
+// before, once one has its manifest, or nil.
+func newManifest(ctx context.Context, bucket *storage.BucketHandle, before map[string]bool) (*backup.Manifest, error) {
+	now, err := backupFolders(ctx, bucket)
+	if err != nil {
+		return nil, err
+	}
+	for _, folder := range slices.Sorted(maps.Keys(now)) {
+		if before[folder] {
+			continue
+		}
+		r, err := bucket.Object(folder + backup.ManifestName).NewReader(ctx)
+		if errors.Is(err, storage.ErrObjectNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading %s%s: %w", folder, backup.ManifestName, err)
+		}
+		var m backup.Manifest
+		err = json.NewDecoder(io.LimitReader(r, maxAnswerBytes)).Decode(&m)
+		r.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s%s is not a manifest: %w", folder, backup.ManifestName, err)
+		}
+		return &m, nil
+	}
+	return nil, nil
 }

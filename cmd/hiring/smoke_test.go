@@ -4,19 +4,24 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net"
+	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 
 	"cloud.google.com/go/functions/apiv2/functionspb"
+	"cloud.google.com/go/scheduler/apiv1/schedulerpb"
+	"cloud.google.com/go/storage"
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	hiringpipeline "github.com/hiring-pipeline/hiring-pipeline"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/clients"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/stack"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/testutil"
 )
@@ -170,7 +175,7 @@ func TestSmoke(t *testing.T) {
 	endpoint := startFakeFunctions(t, fake)
 	smoke := func(t *testing.T, project, token string, extra ...string) (int, string, string) {
 		t.Helper()
-		args := append([]string{"smoke", "--project", project, "--region", "r", "--token", token, "--functions-endpoint", endpoint}, extra...)
+		args := append([]string{"smoke", "--project", project, "--region", "r", "--token", token, "--functions-endpoint", endpoint, "--skip-writes"}, extra...)
 		return hiring(t, args...)
 	}
 
@@ -308,6 +313,7 @@ func TestSmoke(t *testing.T) {
 			{[]string{"smoke", "--project", "p", "--region", "r", "--token", "t", "--impersonate-service-account", "sa@p.iam.gserviceaccount.com"}, "--token and --impersonate-service-account cannot be used together"},
 			{[]string{"smoke", "--project", "p", "--region", "r", "--year", "0"}, "--year must be from 1 to 9998, got 0"},
 			{[]string{"smoke", "--project", "p", "--region", " "}, "--region must not be empty"},
+			{[]string{"smoke", "--project", "p", "--region", "r", "--wait", "0s"}, "--wait must be positive, got 0s"},
 		} {
 			if code, _, stderr := hiring(t, c.args...); code != 2 || !strings.Contains(stderr, c.want) {
 				t.Errorf("%v: exit %d, want 2 with %q: %s", c.args, code, c.want, stderr)
@@ -331,5 +337,124 @@ func TestSmokeCalls_everyHTTPFunction(t *testing.T) {
 		if !names[name] {
 			t.Errorf("smoke calls %s, which is not a function", name)
 		}
+	}
+}
+
+// fakeScheduler is an in-process Cloud Scheduler API whose RunJob runs the
+// one job it knows as Cloud Scheduler would: a POST of {} to the
+// function's URL with a bearer token. Unlike Cloud Scheduler, it answers
+// after the job's target, with the target's failure if any.
+type fakeScheduler struct {
+	schedulerpb.UnimplementedCloudSchedulerServer
+	job, url, token string
+}
+
+func (f *fakeScheduler) RunJob(ctx context.Context, req *schedulerpb.RunJobRequest) (*schedulerpb.Job, error) {
+	if req.GetName() != f.job {
+		return nil, status.Errorf(codes.NotFound, "job %s not found", req.GetName())
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, f.url, strings.NewReader("{}"))
+	if err != nil {
+		return nil, status.Error(codes.Internal, err.Error())
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	hreq.Header.Set("Authorization", "Bearer "+f.token)
+	resp, err := http.DefaultClient.Do(hreq)
+	if err != nil {
+		return nil, status.Error(codes.Unavailable, err.Error())
+	}
+	resp.Body.Close()
+	// Cloud Scheduler counts any 2xx as a success.
+	if resp.StatusCode/100 != 2 {
+		return nil, status.Errorf(codes.Internal, "the job's target answered %s", resp.Status)
+	}
+	return &schedulerpb.Job{Name: f.job}, nil
+}
+
+// TestSmokeWrites runs smoke's writing checks against the local stack: the
+// dropped file reaches ingest_log through the stack's trigger, and the
+// backup job, run through a Cloud Scheduler API, writes a backup.
+func TestSmokeWrites(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st, err := stack.Start(ctx, stack.Options{Auth: true, Functions: hiringpipeline.Functions})
+	if err != nil {
+		t.Fatalf("stack.Start: %v", err)
+	}
+	t.Cleanup(func() { _ = st.Close(context.Background()) })
+	cfg := st.Config()
+	admin := cfg.Auth.Tokens["admin"]
+
+	fake := &fakeFunctions{byParent: map[string][]*functionspb.Function{"projects/" + cfg.Project + "/locations/r": deployment(cfg.Project, cfg, nil)}}
+	functionsEndpoint := startFakeFunctions(t, fake)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	schedulerpb.RegisterCloudSchedulerServer(srv, &fakeScheduler{
+		job: "projects/" + cfg.Project + "/locations/r/jobs/hiring-backup-tables", url: cfg.Functions["backup-tables"], token: admin,
+	})
+	go func() { _ = srv.Serve(lis) }()
+	t.Cleanup(srv.Stop)
+
+	smoke := func(t *testing.T, extra ...string) (int, string, string) {
+		t.Helper()
+		args := append([]string{"smoke", "--project", cfg.Project, "--region", "r", "--token", admin, "--json",
+			"--functions-endpoint", functionsEndpoint, "--scheduler-endpoint", lis.Addr().String(),
+			"--storage-endpoint", cfg.StorageEmulatorHost, "--bigquery-endpoint", cfg.BigQueryEndpoint,
+			"--dataset", cfg.Dataset, "--backup-bucket", cfg.Buckets.Backups, "--poll", "100ms"}, extra...)
+		var stdout, stderr bytes.Buffer
+		code := run(ctx, args, &stdout, &stderr)
+		return code, stdout.String(), stderr.String()
+	}
+	writeChecks := func(t *testing.T, out string) []smokeCheck {
+		t.Helper()
+		var rep smokeReport
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatalf("--json printed no report: %v\n%s", err, out)
+		}
+		if len(rep.Checks) < 2 {
+			t.Fatalf("%d checks:\n%s", len(rep.Checks), out)
+		}
+		return rep.Checks[len(rep.Checks)-2:]
+	}
+	gcs, err := clients.Storage(ctx, cfg.StorageEmulatorHost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = gcs.Close() })
+
+	code, out, stderr := smoke(t, "--landing-bucket", cfg.Buckets.Landing, "--wait", "2m")
+	if code != 0 {
+		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
+	}
+	checks := writeChecks(t, out)
+	drop, backupRun := checks[0], checks[1]
+	if drop.Result != smokeOK || drop.Function != "hiring-load-csv" || !regexp.MustCompile(`^drop gs://`+regexp.QuoteMeta(cfg.Buckets.Landing)+`/departments/hiring-smoke-\w+\.csv$`).MatchString(drop.Check) ||
+		!strings.HasPrefix(drop.Detail, "ingest_log: REJECTED as it should be, 1 row in rejected_rows") {
+		t.Errorf("the dropped file's check: %+v", drop)
+	}
+	object := strings.TrimPrefix(drop.Check, "drop gs://"+cfg.Buckets.Landing+"/")
+	if _, err := gcs.Bucket(cfg.Buckets.Landing).Object(object).Attrs(ctx); !errors.Is(err, storage.ErrObjectNotExist) {
+		t.Errorf("the dropped file %s is still there: %v", object, err)
+	}
+	if backupRun.Result != smokeOK || backupRun.Check != "run projects/"+cfg.Project+"/locations/r/jobs/hiring-backup-tables" ||
+		!regexp.MustCompile(`^backup \S+: 3 tables, \d+ rows, after `).MatchString(backupRun.Detail) {
+		t.Errorf("the backup schedule's check: %+v", backupRun)
+	}
+
+	// A bucket without a trigger never gets its ingest_log row, and a
+	// bucket that does not exist cannot hold a backup: both fail, named.
+	code, out, stderr = smoke(t, "--landing-bucket", cfg.Buckets.Staging, "--wait", "1s", "--backup-bucket", "no-such-bucket")
+	if code != 1 || !strings.Contains(stderr, "2 of 13 checks failed") {
+		t.Errorf("exit %d, want 1 with 2 failed checks: %s", code, stderr)
+	}
+	checks = writeChecks(t, out)
+	if checks[0].Result != smokeFail || !strings.HasPrefix(checks[0].Detail, "no ingest_log row for the file after 1s") {
+		t.Errorf("a file without its ingest_log row: %+v", checks[0])
+	}
+	if checks[1].Result != smokeFail || !strings.HasPrefix(checks[1].Detail, "listing the backups:") {
+		t.Errorf("a missing backup bucket: %+v", checks[1])
 	}
 }

@@ -18,8 +18,65 @@ run "plan" {
   }
 
   assert {
-    condition     = google_storage_bucket.landing.versioning[0].enabled && google_storage_bucket.backups.versioning[0].enabled && google_storage_bucket.backups.soft_delete_policy[0].retention_duration_seconds == 0 && length(google_storage_bucket.backups.retention_policy) == 0
-    error_message = "The landing and backup buckets must keep versions; the backup bucket must have no soft delete and no retention policy."
+    condition     = google_storage_bucket.landing.versioning[0].enabled && google_storage_bucket.backups.versioning[0].enabled
+    error_message = "The landing and backup buckets must keep versions."
+  }
+
+  assert {
+    condition     = google_storage_bucket.backups.soft_delete_policy[0].retention_duration_seconds == 7 * 86400 && length(google_storage_bucket.backups.retention_policy) == 0
+    error_message = "The backup bucket must have soft delete on, for 7 days by default, and no retention policy unless one is asked for."
+  }
+
+  assert {
+    condition     = google_bigquery_dataset.hiring.max_time_travel_hours == "168"
+    error_message = "The dataset must pin max_time_travel_hours, 168 by default."
+  }
+
+  assert {
+    condition     = google_cloudfunctions2_function.fn["load-csv"].service_config[0].ingress_settings == "ALLOW_INTERNAL_ONLY"
+    error_message = "load-csv, which only its Eventarc trigger calls, must take internal traffic only."
+  }
+
+  assert {
+    condition     = length(google_monitoring_alert_policy.failures) == 0 && toset(keys(google_logging_metric.failures)) == toset(["load_csv_failures", "http_5xx"])
+    error_message = "Without a notification channel, the log-based metrics are created and no alert policy."
+  }
+
+  assert {
+    condition = (
+      google_bigquery_table.system["ingest_log"].time_partitioning[0].field == "started_at" &&
+      join(",", google_bigquery_table.system["ingest_log"].clustering) == "ingestion_id,table_name" &&
+      google_bigquery_table.system["rejected_rows"].time_partitioning[0].expiration_ms == 90 * 86400000
+    )
+    error_message = "ingest_log must be partitioned by started_at and clustered by ingestion_id; rejected_rows' partitions must expire after rejected_rows_retention_days."
+  }
+
+  # Least privilege: no function account holds a write role on the whole
+  # dataset or the project. Project-wide, functions get bigquery.jobUser
+  # only; on the dataset, only roles limited by a condition to their
+  # scratch tables; on the backups, backup-tables may create and read but
+  # not delete.
+  assert {
+    condition     = alltrue([for m in google_project_iam_member.job_user : m.role == "roles/bigquery.jobUser"])
+    error_message = "A function account may hold only roles/bigquery.jobUser on the project."
+  }
+
+  assert {
+    condition     = alltrue([for m in google_bigquery_dataset_iam_member.scratch : length(m.condition) == 1 && strcontains(m.condition[0].expression, "resource.name.startsWith(\"projects/hiring-test-project/datasets/hiring/tables/")]) && !contains(keys(google_bigquery_dataset_iam_member.scratch), "load-csv") && !contains(keys(google_bigquery_dataset_iam_member.scratch), "insert-rows")
+    error_message = "A function's role on the dataset must be limited by a condition to its own scratch tables."
+  }
+
+  assert {
+    condition = (
+      toset([for k, m in google_storage_bucket_iam_member.fn : m.role if startswith(k, "backup-tables/backups/")]) == toset(["roles/storage.objectCreator", "roles/storage.objectViewer"]) &&
+      alltrue([for m in google_storage_bucket_iam_member.fn : !contains(["roles/storage.objectAdmin", "roles/storage.admin"], m.role)])
+    )
+    error_message = "backup-tables may create and read backups, never delete them; no function is a Storage admin."
+  }
+
+  assert {
+    condition     = google_artifact_registry_repository.functions.format == "DOCKER" && google_artifact_registry_repository.functions.repository_id == "hiring-functions" && google_artifact_registry_repository.functions.cleanup_policy_dry_run == false
+    error_message = "The functions' images must go to the project's own repository, whose cleanup policy is applied."
   }
 
   assert {
@@ -90,6 +147,75 @@ run "plan" {
     condition     = alltrue([for j in google_cloud_scheduler_job.job : j.http_target[0].http_method == "POST" && length(j.http_target[0].oidc_token) == 1]) && google_cloud_scheduler_job.job["metrics"].schedule == "30 2 * * *"
     error_message = "The scheduler jobs must POST with OIDC tokens on their schedules."
   }
+}
+
+run "alerts_with_a_channel" {
+  command = plan
+
+  variables {
+    notification_channels = ["projects/hiring-test-project/notificationChannels/123"]
+  }
+
+  assert {
+    condition     = toset(keys(google_monitoring_alert_policy.failures)) == toset(["load_csv_failures", "http_5xx"]) && alltrue([for p in google_monitoring_alert_policy.failures : p.notification_channels == tolist(["projects/hiring-test-project/notificationChannels/123"])])
+    error_message = "With a notification channel, an alert policy on each log-based metric must notify it."
+  }
+}
+
+run "backups_settings" {
+  command = plan
+
+  variables {
+    backups_soft_delete_days      = 30
+    backups_retention_policy_days = 14
+    backups_location              = "nam4"
+  }
+
+  assert {
+    condition     = google_storage_bucket.backups.soft_delete_policy[0].retention_duration_seconds == 30 * 86400 && google_storage_bucket.backups.retention_policy[0].retention_period == 14 * 86400 && google_storage_bucket.backups.location == "NAM4"
+    error_message = "The backup bucket must follow backups_soft_delete_days, backups_retention_policy_days and backups_location."
+  }
+}
+
+run "refuses_soft_delete_under_a_week" {
+  command = plan
+
+  variables {
+    backups_soft_delete_days = 3
+  }
+
+  expect_failures = [var.backups_soft_delete_days]
+}
+
+run "refuses_time_travel_out_of_range" {
+  command = plan
+
+  variables {
+    max_time_travel_hours = 24
+  }
+
+  expect_failures = [var.max_time_travel_hours]
+}
+
+run "short_time_travel_with_a_weekly_backup" {
+  command = plan
+
+  variables {
+    max_time_travel_hours = 48
+    backup_schedule       = "0 2 * * 0"
+  }
+
+  expect_failures = [check.time_travel_covers_the_backups]
+}
+
+run "retention_policy_longer_than_the_backups" {
+  command = plan
+
+  variables {
+    backups_retention_policy_days = 60
+  }
+
+  expect_failures = [check.backup_retention_policy_fits]
 }
 
 run "claims_follow_the_settings" {

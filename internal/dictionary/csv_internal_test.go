@@ -4,7 +4,9 @@ import (
 	"errors"
 	"io"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 )
 
 // rowSource generates departments rows without holding them in memory.
@@ -50,9 +52,29 @@ func TestReader_boundedBuffer(t *testing.T) {
 		t.Fatalf("read %d rows, want %d", n, rows)
 	}
 	// About one record, for a file of about 10 MB.
-	for name, got := range map[string]int{"raw": cap(r.raw), "value": cap(r.value)} {
+	for name, got := range map[string]int{"kept": cap(r.kept), "value": cap(r.value)} {
 		if limit := 16 << 10; got > limit {
 			t.Errorf("%s buffer capacity %d bytes after %d rows, want at most %d", name, got, rows, limit)
 		}
 	}
+}
+
+// FuzzPlainTimestamp holds the fast path of timestamps to time.Parse: when
+// it takes a string, time.Parse gives the same time, and it takes the
+// common form.
+func FuzzPlainTimestamp(f *testing.F) {
+	for _, s := range []string{"2021-07-27T16:02:08Z", "2020-02-29T23:59:59Z", "2021-02-29T00:00:00Z", "1900-02-29T00:00:00Z", "2000-02-29T00:00:00Z", "0000-01-01T00:00:00Z",
+		"9999-12-31T23:59:59Z", "2021-07-27T24:00:00Z", "2021-07-27t16:02:08Z", "2021-07-27T16:02:60Z", "2021-13-01T00:00:00Z", "+021-07-27T16:02:08Z"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := plainTimestamp(s)
+		want, err := time.Parse(time.RFC3339Nano, s)
+		if ok && (err != nil || !got.Equal(want) || got.Location() != time.UTC) {
+			t.Fatalf("plainTimestamp(%q) = %v, time.Parse = %v, %v", s, got, want, err)
+		}
+		if !ok && err == nil && len(s) == 20 && want.Year() >= 1 && strings.HasSuffix(s, "Z") && want.Format(time.RFC3339) == s {
+			t.Fatalf("plainTimestamp(%q) refused the common form", s)
+		}
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -92,6 +93,16 @@ func FuzzReader(f *testing.F) {
 		}
 		if diff := cmp.Diff(whole, chunked); diff != "" {
 			t.Fatalf("records read whole and in chunks of %d differ (-whole +chunked):\n%s", 1+int(chunk)%16, diff)
+		}
+		// A byte at a time, no record is ever whole in the buffer: the
+		// state machine reads every one, where plain records read whole
+		// take the fast path.
+		bytewise, err := readAll(t, tbl, iotest.OneByteReader(bytes.NewReader(data)))
+		if err != nil {
+			t.Fatalf("Next a byte at a time: %v", err)
+		}
+		if diff := cmp.Diff(whole, bytewise); diff != "" {
+			t.Fatalf("records read whole and a byte at a time differ (-whole +bytewise):\n%s", diff)
 		}
 		checkRaw(t, data, whole)
 	})

@@ -45,13 +45,21 @@ func (r Row) Map() map[string]any {
 // returns the typed row. On failure it returns every rule the record broke,
 // numbered with row (the line number).
 func (t *Table) ParseRecord(row int64, record []string) (Row, *RowError) {
+	return t.parseRecord(row, record, nil)
+}
+
+// parseRecord is ParseRecord with the row's values in values when it has
+// one element per field, or in a new slice when it is nil.
+func (t *Table) parseRecord(row int64, record []string, values []any) (Row, *RowError) {
 	if len(record) != len(t.Fields) {
 		return Row{}, t.rowError(row, FieldError{
 			Rule:    RuleFieldCount,
 			Message: fmt.Sprintf("expected %d fields (%s), got %d", len(t.Fields), strings.Join(t.ColumnNames(), ", "), len(record)),
 		})
 	}
-	values := make([]any, len(t.Fields))
+	if values == nil {
+		values = make([]any, len(t.Fields))
+	}
 	var errs []FieldError
 	for i, f := range t.Fields {
 		v, fe := f.parseText(record[i])
@@ -417,6 +425,9 @@ var (
 )
 
 func (f Field) parseTimestamp(s string) (any, *FieldError) {
+	if ts, ok := plainTimestamp(s); ok {
+		return ts, nil
+	}
 	ts, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil || !validOffset(s) {
 		return nil, f.fail(RuleFormat, "not an RFC 3339 timestamp with a zone, such as 2021-07-27T16:02:08Z")
@@ -430,6 +441,48 @@ func (f Field) parseTimestamp(s string) (any, *FieldError) {
 	}
 	return ts, nil
 }
+
+// plainTimestamp parses the common form of a timestamp, such as
+// 2021-07-27T16:02:08Z: UTC, whole seconds, from year 0001. It reports false
+// for any other string, which time.Parse then reads: the result is the same
+// (FuzzPlainTimestamp holds it to that).
+func plainTimestamp(s string) (time.Time, bool) {
+	if len(s) != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != 'Z' {
+		return time.Time{}, false
+	}
+	num := func(i, n int) (int, bool) {
+		v := 0
+		for _, c := range []byte(s[i : i+n]) {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v, true
+	}
+	year, ok1 := num(0, 4)
+	month, ok2 := num(5, 2)
+	day, ok3 := num(8, 2)
+	hour, ok4 := num(11, 2)
+	minute, ok5 := num(14, 2)
+	second, ok6 := num(17, 2)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || year < 1 || month < 1 || month > 12 || day < 1 ||
+		day > daysIn(time.Month(month), year) || hour > 23 || minute > 59 || second > 59 {
+		return time.Time{}, false
+	}
+	return time.Date(year, time.Month(month), day, hour, minute, second, 0, time.UTC), true
+}
+
+// daysIn returns the number of days of a month of the proleptic Gregorian
+// calendar.
+func daysIn(m time.Month, year int) int {
+	if m == time.February && year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+		return 29
+	}
+	return int(monthDays[m-1])
+}
+
+var monthDays = [12]uint8{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}
 
 // validOffset reports whether the zone that ends a timestamp accepted by
 // time.Parse is within RFC 3339's ranges (hours 00-23, minutes 00-59):

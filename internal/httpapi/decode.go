@@ -14,7 +14,7 @@ import (
 // ReadBody reads a request body of at most max bytes: a larger one is the
 // 413 problem body_too_large.
 func ReadBody(r *http.Request, max int64) ([]byte, error) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
+	body, err := readAll(io.LimitReader(r.Body, max+1), min(max, r.ContentLength, maxPrealloc)+1)
 	if err != nil {
 		return nil, Errorf(http.StatusBadRequest, "malformed_body", "the body could not be read to its end")
 	}
@@ -22,6 +22,29 @@ func ReadBody(r *http.Request, max int64) ([]byte, error) {
 		return nil, Errorf(http.StatusRequestEntityTooLarge, "body_too_large", "the body is larger than %d bytes", max)
 	}
 	return body, nil
+}
+
+// maxPrealloc bounds the buffer allocated for a body before its bytes
+// arrive: a declared length alone does not cost more memory.
+const maxPrealloc = 256 << 10
+
+// readAll is io.ReadAll into a buffer of size bytes at first: the body's
+// declared length, so that a body is read without growing its buffer.
+func readAll(r io.Reader, size int64) ([]byte, error) {
+	b := make([]byte, 0, max(size, 512))
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if errors.Is(err, io.EOF) {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
 }
 
 // DecodeJSON decodes data into v strictly: it must be one JSON value with no

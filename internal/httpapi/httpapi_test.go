@@ -311,3 +311,28 @@ func FuzzDecodeJSON(f *testing.F) {
 		}
 	})
 }
+
+// TestReadBody reads bodies of every size around the limit, with their
+// declared length true, false or unknown.
+func TestReadBody(t *testing.T) {
+	t.Parallel()
+	const limit = 300 << 10
+	for _, size := range []int{0, 1, 511, 512, 513, 100 << 10, limit - 1, limit, limit + 1, 2 * limit} {
+		body := bytes.Repeat([]byte{'x'}, size)
+		for _, declared := range []int64{int64(size), -1, 3, int64(size) + 1000, 1 << 40} {
+			r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+			r.ContentLength = declared
+			got, err := httpapi.ReadBody(r, limit)
+			if size > limit {
+				var p *httpapi.Problem
+				if !errors.As(err, &p) || p.Status != http.StatusRequestEntityTooLarge {
+					t.Errorf("%d bytes declared %d: %v, want a 413", size, declared, err)
+				}
+				continue
+			}
+			if err != nil || !bytes.Equal(got, body) {
+				t.Errorf("%d bytes declared %d: read %d bytes, %v", size, declared, len(got), err)
+			}
+		}
+	}
+}

@@ -171,58 +171,163 @@ func (s *Stager) stageFrom(ctx context.Context, o Object, t *dictionary.Table, r
 	st := &Staged{Table: t.Name, RejectedByRule: map[dictionary.Rule]int64{}}
 	validOut := &stagingFile{s: s, name: stagingName("valid", t.Name, o.IngestionID()), schema: warehouse.RawSchema(t), seed: o.IngestionID(), out: valid}
 	rejectOut := &stagingFile{s: s, name: stagingName("rejects", t.Name, o.IngestionID()), schema: warehouse.SystemSchema(warehouse.RejectedRows), seed: o.IngestionID(), out: rejects}
+
+	// One goroutine reads and validates the records into batches while
+	// this one encodes them: the two halves of the work overlap.
+	ctx, cancel := context.WithCancel(ctx)
+	rr := &recordReader{s: s, o: o, t: t, reader: t.NewLimitedReader(src, s.limits), st: st, log: log,
+		full: make(chan *recordBatch, 1), free: make(chan *recordBatch, 3)}
+	for range cap(rr.free) {
+		rr.free <- &recordBatch{}
+	}
+	go rr.run(ctx)
+	defer func() {
+		// The reader stops, and no longer reads the file, before it is
+		// closed.
+		cancel()
+		for range rr.full {
+		}
+	}()
+	// The ingestion columns are the same for every row, boxed once.
+	ingestionID := o.IngestionID()
+	var id, at any = ingestionID, ingestedAt
 	rejectedAt := time.Now()
-	logged := 0
-	reader := t.NewLimitedReader(src, s.limits)
 	values := make([]any, 0, len(t.Fields)+3)
-	for {
-		rec, err := reader.Next()
-		if errors.Is(err, io.EOF) {
-			break
+	for b := range rr.full {
+		if b.err != nil {
+			return nil, b.err
 		}
-		if err != nil {
-			var ge *gzipError
-			if errors.As(err, &ge) {
-				return nil, permanent(ge.err, "malformed gzip after %d records", st.RowsRead)
-			}
-			var le *gzipLimitError
-			if errors.As(err, &le) {
-				return nil, permanent(le, "gzip file refused after %d records", st.RowsRead)
-			}
-			return nil, fmt.Errorf("read %s: %w", o.URI(), err)
-		}
-		st.RowsRead++
-		if rec.Err == nil {
-			values = append(values[:0], rec.Row.Values...)
-			values = append(values, o.IngestionID(), ingestedAt, rec.Line)
+		for i, row := range b.valid {
+			values = append(append(values[:0], row...), id, at, b.lines[i])
 			if err := validOut.write(ctx, values); err != nil {
 				return nil, err
 			}
-			st.Valid++
-			continue
 		}
-		st.Rejected++
-		st.RejectedByRule[rec.Err.Errors[0].Rule]++
-		if err := rejectOut.write(ctx, warehouse.RejectedRow(rejectedAt, o.IngestionID(), t.Name, o.URI(), o.Generation, rec.Line, rec.Raw, rec.Err)); err != nil {
-			return nil, err
+		for _, rej := range b.rejects {
+			values := warehouse.RejectedRow(rejectedAt, ingestionID, t.Name, o.URI(), o.Generation, rej.line, b.raw[rej.from:rej.to], rej.err)
+			if err := rejectOut.write(ctx, values); err != nil {
+				return nil, err
+			}
 		}
-		if logged < s.rejectLogLimit {
-			logged++
-			log.Warn("row rejected", "line", rec.Line, "errors", dictionary.Loggable(rec.Err.Errors))
-		}
+		rr.free <- b
 	}
-	if st.Rejected > int64(logged) {
-		log.Warn(fmt.Sprintf("%d more rejected rows not logged one by one; rejected_rows has them all", st.Rejected-int64(logged)),
+	if st.Rejected > int64(rr.logged) {
+		log.Warn(fmt.Sprintf("%d more rejected rows not logged one by one; rejected_rows has them all", st.Rejected-int64(rr.logged)),
 			"rejected", st.Rejected, "rejected_by_rule", st.RejectedByRule)
 	}
-	var err2 error
-	if st.ValidURI, err2 = validOut.close(); err2 != nil {
-		return nil, err2
+	var err error
+	if st.ValidURI, err = validOut.close(); err != nil {
+		return nil, err
 	}
-	if st.RejectsURI, err2 = rejectOut.close(); err2 != nil {
-		return nil, err2
+	if st.RejectsURI, err = rejectOut.close(); err != nil {
+		return nil, err
 	}
 	return st, nil
+}
+
+// batchRecords is the number of records of a recordBatch.
+const batchRecords = 1024
+
+// recordBatch is what up to batchRecords records gave: the valid rows'
+// values and lines, and the rejected records. err ends the batches: the
+// file cannot be read further.
+type recordBatch struct {
+	valid   [][]any
+	lines   []int64
+	rejects []rejectedRecord
+	raw     []byte // the rejected records' bytes, end to end
+	err     error
+}
+
+// rejectedRecord is a record that broke a rule: its line, its bytes in
+// recordBatch.raw and the rules.
+type rejectedRecord struct {
+	line     int64
+	from, to int
+	err      *dictionary.RowError
+}
+
+// recordReader reads a file's records into batches, on a goroutine of its
+// own. It counts into st, which the receiver of its batches reads once
+// they are all received.
+type recordReader struct {
+	s      *Stager
+	o      Object
+	t      *dictionary.Table
+	reader *dictionary.Reader
+	st     *Staged
+	log    *slog.Logger
+	logged int
+
+	full chan *recordBatch // batches read, closed after the last one
+	free chan *recordBatch // batches received, to read into again
+}
+
+// run sends batches until the end of the file, an error or the end of ctx,
+// and closes full.
+func (r *recordReader) run(ctx context.Context) {
+	defer close(r.full)
+	for {
+		var b *recordBatch
+		select {
+		case b = <-r.free:
+		case <-ctx.Done():
+			return
+		}
+		b.valid, b.lines, b.rejects, b.raw, b.err = b.valid[:0], b.lines[:0], b.rejects[:0], b.raw[:0], nil
+		more := true
+		for len(b.valid)+len(b.rejects) < batchRecords {
+			rec, err := r.reader.Next()
+			if errors.Is(err, io.EOF) {
+				more = false
+				break
+			}
+			if err != nil {
+				b.err = r.readError(err)
+				more = false
+				break
+			}
+			r.st.RowsRead++
+			if rec.Err == nil {
+				// A row's values are its own (see dictionary.Reader).
+				b.valid = append(b.valid, rec.Row.Values)
+				b.lines = append(b.lines, rec.Line)
+				r.st.Valid++
+				continue
+			}
+			r.st.Rejected++
+			r.st.RejectedByRule[rec.Err.Errors[0].Rule]++
+			from := len(b.raw)
+			b.raw = append(b.raw, rec.Raw...)
+			b.rejects = append(b.rejects, rejectedRecord{line: rec.Line, from: from, to: len(b.raw), err: rec.Err})
+			if r.logged < r.s.rejectLogLimit {
+				r.logged++
+				r.log.Warn("row rejected", "line", rec.Line, "errors", dictionary.Loggable(rec.Err.Errors))
+			}
+		}
+		select {
+		case r.full <- b:
+		case <-ctx.Done():
+			return
+		}
+		if !more {
+			return
+		}
+	}
+}
+
+// readError classifies an error of the file's reading: the gzip layer's
+// are permanent, the object's are not.
+func (r *recordReader) readError(err error) error {
+	var ge *gzipError
+	if errors.As(err, &ge) {
+		return permanent(ge.err, "malformed gzip after %d records", r.st.RowsRead)
+	}
+	var le *gzipLimitError
+	if errors.As(err, &le) {
+		return permanent(le, "gzip file refused after %d records", r.st.RowsRead)
+	}
+	return fmt.Errorf("read %s: %w", r.o.URI(), err)
 }
 
 // stagingFile is an Avro file written to the staging bucket, or to out when
@@ -234,8 +339,9 @@ type stagingFile struct {
 	seed   string
 	out    io.Writer
 
-	w   *storage.Writer
-	avr *avro.Writer
+	w       *storage.Writer
+	overlap *overlapWriter
+	avr     *avro.Writer
 }
 
 func (f *stagingFile) write(ctx context.Context, values []any) error {
@@ -245,7 +351,8 @@ func (f *stagingFile) write(ctx context.Context, values []any) error {
 			f.w = f.s.gcs.Bucket(f.s.bucket).Object(f.name).If(storage.Conditions{DoesNotExist: true}).NewWriter(ctx)
 			f.w.ChunkSize = stageChunk
 			f.w.ContentType = "application/avro"
-			dst = f.w
+			f.overlap = newOverlapWriter(f.w)
+			dst = f.overlap
 		}
 		var err error
 		if f.avr, err = avro.NewWriter(dst, "row", f.schema, f.s.codec, f.seed); err != nil {
@@ -266,10 +373,13 @@ func (f *stagingFile) close() (string, error) {
 	}
 	uri := "gs://" + f.s.bucket + "/" + f.name
 	err := f.avr.Close()
+	if f.overlap != nil {
+		err = errors.Join(err, f.overlap.Close())
+	}
 	if err == nil && f.w != nil {
 		err = f.w.Close()
 	}
-	f.avr, f.w = nil, nil
+	f.avr, f.w, f.overlap = nil, nil, nil
 	var ge *googleapi.Error
 	if errors.As(err, &ge) && ge.Code == http.StatusPreconditionFailed {
 		return uri, nil

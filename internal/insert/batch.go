@@ -19,12 +19,23 @@ import (
 // MaxRows is the largest batch.
 const MaxRows = 1000
 
-// item is one row of a batch: its raw form and the outcome of validation.
+// item is one row of a batch: its raw form as sent and the outcome of
+// validation.
 type item struct {
 	raw  []byte
+	json bool  // raw is a JSON object, stored compacted
 	line int64 // CSV: the line of the record; 0 for JSON
 	row  dictionary.Row
 	err  *dictionary.RowError
+}
+
+// stored returns the item's raw form as rejected_rows keeps it: a JSON
+// object without insignificant white space, a CSV record as it is.
+func (it item) stored() []byte {
+	if it.json {
+		return compact(it.raw)
+	}
+	return it.raw
 }
 
 // parseJSON reads a body {"rows": [ {...}, ... ]} strictly (see
@@ -57,7 +68,7 @@ func parseJSONStrict(t *dictionary.Table, body []byte) ([]item, error) {
 	}
 	items := make([]item, len(req.Rows))
 	for i, raw := range req.Rows {
-		items[i].raw = compact(raw)
+		items[i].raw, items[i].json = raw, true
 		items[i].row, items[i].err = t.ParseObject(int64(i), raw)
 	}
 	return items, nil

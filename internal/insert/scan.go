@@ -55,10 +55,8 @@ func scanJSON(t *dictionary.Table, body []byte) ([]item, bool) {
 	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '[' {
 		return nil, false
 	}
-	// The rows' strings share one copy of the body, and their stored
-	// forms one buffer.
+	// The rows' strings share one copy of the body.
 	text := string(body)
-	compacted := make([]byte, 0, len(body))
 	items := make([]item, 0, min(MaxRows, 1+len(body)/64))
 	var slab []any
 	n := len(t.Fields)
@@ -82,9 +80,7 @@ func scanJSON(t *dictionary.Table, body []byte) ([]item, bool) {
 		if rerr != nil && depth(raw) > httpapi.MaxJSONDepth-2 {
 			return nil, false
 		}
-		from := len(compacted)
-		compacted = appendCompact(compacted, raw)
-		items = append(items, item{raw: compacted[from:len(compacted):len(compacted)], row: row, err: rerr})
+		items = append(items, item{raw: raw, json: true, row: row, err: rerr})
 	}
 	if _, err := dec.ReadToken(); err != nil {
 		return nil, false
@@ -118,24 +114,4 @@ func depth(raw []byte) int {
 		}
 	}
 	return deepest
-}
-
-// appendCompact appends a valid JSON value without insignificant white
-// space, as json.Compact does, a run of bytes at a time.
-func appendCompact(dst, raw []byte) []byte {
-	from := 0
-	for i := 0; i < len(raw); i++ {
-		switch raw[i] {
-		case '"':
-			for i++; i < len(raw) && raw[i] != '"'; i++ {
-				if raw[i] == '\\' {
-					i++
-				}
-			}
-		case ' ', '\t', '\n', '\r':
-			dst = append(dst, raw[from:i]...)
-			from = i + 1
-		}
-	}
-	return append(dst, raw[from:]...)
 }

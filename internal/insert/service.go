@@ -342,7 +342,7 @@ func (s *Service) write(ctx context.Context, b batch, ingestionID string, receiv
 			continue
 		}
 		res.Refused = append(res.Refused, Refusal{Index: i, Line: it.line, ID: it.err.Key, Errors: it.err.Errors})
-		rejects = append(rejects, warehouse.RejectedRow(receivedAt, ingestionID, t.Name, "", 0, int64(i), it.raw, it.err))
+		rejects = append(rejects, warehouse.RejectedRow(receivedAt, ingestionID, t.Name, "", 0, int64(i), it.stored(), it.err))
 		if len(res.Refused) <= rejectLogLimit {
 			log.Warn("row refused", "index", i, "errors", dictionary.Loggable(it.err.Errors))
 		}

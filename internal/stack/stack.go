@@ -154,8 +154,10 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("stack: listen on port %d: %w", opts.Port, err)
 	}
-	base := "http://" + l.Addr().String()
-	s.cfg, err = newConfig(opts, base, s.gcs.Host(), gl.Addr().String())
+	// Addresses name opts.Host, as the storage emulator's do: with 0.0.0.0
+	// the listeners' own addresses would say [::].
+	base := "http://" + advertised(opts.Host, l)
+	s.cfg, err = newConfig(opts, base, s.gcs.Host(), advertised(opts.Host, gl))
 	if err != nil {
 		return nil, fmt.Errorf("stack: %w", err)
 	}
@@ -279,6 +281,12 @@ func counted(h http.Handler, n *atomic.Int64) http.Handler {
 		w.Header().Set(InstanceHeader, pid)
 		h.ServeHTTP(w, r)
 	})
+}
+
+// advertised is the host:port that clients use to reach l: host, with the
+// port l was given.
+func advertised(host string, l net.Listener) string {
+	return net.JoinHostPort(host, strconv.Itoa(l.Addr().(*net.TCPAddr).Port))
 }
 
 func withDefaults(opts Options) Options {

@@ -173,7 +173,7 @@ var (
 	getterRe   = regexp.MustCompile(`\n    get (\w+)\(\) \{\n        return ([^\n]*);\n    \}`)
 	configRe   = regexp.MustCompile(`this\._(\w+)(?:\.internalValue)? = config\.(\w+);`)
 	initRe     = regexp.MustCompile(`this\._(\w+) = new ([\w.]+)\(this, "(\w+)"(?:, (true|false))?\);`)
-	typeNameRe = regexp.MustCompile(`terraformResourceType: '(\w+)'`)
+	typeNameRe = regexp.MustCompile(`terraformResourceType: '([\w-]+)'`)
 	synthRe    = regexp.MustCompile(`(?s)\n    synthesizeHclAttributes\(\) \{\n(.*?)\n    \}\n`)
 	elemRe     = regexp.MustCompile(`get\(index\) \{\s*return new ([\w.]+)\(`)
 	ifaceStart = regexp.MustCompile(`(?m)^export interface (\w+)\b[^\n]*\{$`)

@@ -103,3 +103,14 @@ func TestLoadRejectsMissingPackage(t *testing.T) {
 		t.Fatal("Load succeeded on a missing package")
 	}
 }
+
+// TestTypeName reads the provider type names of the packages, hyphenated
+// ones (google-beta) included.
+func TestTypeName(t *testing.T) {
+	for _, want := range []string{"google", "google-beta", "google_project_service_identity", "time_sleep"} {
+		m := typeNameRe.FindStringSubmatch("            terraformResourceType: '" + want + "',")
+		if m == nil || m[1] != want {
+			t.Errorf("type name %q: got %q", want, m)
+		}
+	}
+}

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// TestHealth runs `hiring health` against servers that answer 200 and 503,
+// and against none.
+func TestHealth(t *testing.T) {
+	t.Parallel()
+	serve := func(status int, body string) string {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/healthz" {
+				http.NotFound(w, r)
+				return
+			}
+			w.WriteHeader(status)
+			_, _ = w.Write([]byte(body))
+		}))
+		t.Cleanup(srv.Close)
+		return srv.URL
+	}
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	up := serve(http.StatusOK, `{"status": "ok"}`)
+	cases := []struct {
+		name       string
+		stack      string
+		wantCode   int
+		wantStdout string
+		wantStderr []string
+	}{
+		{name: "ok", stack: up, wantCode: 0, wantStdout: "ok: " + up + "/healthz answered 200 OK\n"},
+		{name: "unavailable", stack: serve(http.StatusServiceUnavailable, "starting\n"), wantCode: 1, wantStderr: []string{"503 Service Unavailable: starting"}},
+		{name: "no stack", stack: closed.URL, wantCode: 1, wantStderr: []string{"no stack at " + closed.URL, "hint: start one"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), []string{"health", "--stack", tc.stack + "/"}, &stdout, &stderr)
+			if code != tc.wantCode {
+				t.Errorf("exit status %d, want %d; stderr:\n%s", code, tc.wantCode, stderr.String())
+			}
+			if stdout.String() != tc.wantStdout {
+				t.Errorf("stdout %q, want %q", stdout.String(), tc.wantStdout)
+			}
+			for _, want := range tc.wantStderr {
+				if !strings.Contains(stderr.String(), want) {
+					t.Errorf("stderr %q lacks %q", stderr.String(), want)
+				}
+			}
+		})
+	}
+}
