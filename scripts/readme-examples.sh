@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs the README's examples against a fresh local stack: starts `hiring dev`
-# on the README's ports, runs every curl command of the README, and fails if
-# one fails or answers with an error. Usage: scripts/readme-examples.sh [HIRING_BINARY]
+# on the README's ports, runs every curl, gcloud storage, bq and hiring
+# command of the README, and fails if one fails or answers with an error.
+# gcloud and bq (google-cloud-cli) must be on the PATH.
+# Usage: scripts/readme-examples.sh [HIRING_BINARY]
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -43,9 +45,10 @@ fi
 page="$(curl -sf "$report")" || { echo "no report at $report" >&2; exit 1; }
 [[ "$page" == *"<title>Hiring report 2021</title>"* ]] || { echo "$report is not the 2021 report" >&2; exit 1; }
 
-# Every curl and `go run ./cmd/hiring ...` command (but dev, which starts a
-# stack) in the README's sh blocks, joined with its continuation lines; the
-# latter run with the built binary.
+# Every curl, `gcloud storage`, bq and `go run ./cmd/hiring ...` command (but
+# dev, which starts a stack, except dev --print-env) in the README's sh
+# blocks, joined with its continuation lines, in the README's order; hiring
+# runs as the built binary.
 commands=()
 cmd=""
 inblock=0
@@ -53,7 +56,9 @@ while IFS= read -r line; do
   if [[ $line == '```sh'* ]]; then inblock=1; continue; fi
   if [[ $line == '```'* ]]; then inblock=0; continue; fi
   ((inblock)) || continue
-  if [[ -n $cmd || $line == curl\ * || ($line == "go run ./cmd/hiring "* && $line != "go run ./cmd/hiring dev"*) ]]; then
+  if [[ -n $cmd || $line == curl\ * || $line == "gcloud storage "* || $line == bq\ * ||
+    $line == 'eval "$(go run ./cmd/hiring dev --print-env'* ||
+    ($line == "go run ./cmd/hiring "* && $line != "go run ./cmd/hiring dev"*) ]]; then
     if [[ $line == *\\ ]]; then
       cmd+="${line%\\} "
     else
@@ -64,17 +69,29 @@ while IFS= read -r line; do
 done <"$root/README.md"
 
 if [[ ${#commands[@]} -eq 0 ]]; then
-  echo "no curl examples found in README.md" >&2
+  echo "no examples found in README.md" >&2
   exit 1
 fi
+# gcloud keeps its files in a folder of this run, not in the user's cache.
+export XDG_CACHE_HOME="$(mktemp -d)"
 for cmd in "${commands[@]}"; do
   echo "+ $cmd"
+  cmd="${cmd//go run .\/cmd\/hiring/$hiring}"
+  if [[ $cmd == eval\ * ]]; then
+    # The environment and the bq function it sets are for the commands
+    # after it, each run in a shell of its own.
+    eval "$cmd" || { echo "example failed: $cmd" >&2; exit 1; }
+    export -f bq
+    continue
+  fi
+  redirect=""
   if [[ $cmd == curl\ * ]]; then
     cmd="$cmd --fail-with-body"
-  else
-    cmd="${cmd/go run .\/cmd\/hiring/$hiring}"
+  elif [[ $cmd == gcloud\ * ]]; then
+    # gcloud storage cp reports on stderr.
+    redirect="2>&1"
   fi
-  out="$(cd "$root" && bash -c "$cmd")" || { echo "example failed: $cmd" >&2; echo "$out" >&2; exit 1; }
+  out="$(cd "$root" && bash -c "$cmd $redirect")" || { echo "example failed: $cmd" >&2; echo "$out" >&2; exit 1; }
   if [[ -z "$out" || "$out" == *'"error"'* ]]; then
     echo "example answered with an error or nothing: $cmd" >&2
     echo "$out" >&2

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -36,6 +38,11 @@ type devCmd struct {
 	Instances   int     `help:"Run each function as N processes (this program, in a hidden mode) behind a round-robin proxy at the function's URL, as Cloud Run runs instances; an instance that exits is replaced, and /dev/config lists the live ones. 1 serves every function in this process." default:"1" placeholder:"N"`
 	Redeliver   float64 `help:"Fraction of storage events, from 0 to 1, delivered twice, concurrently, to two instances when there are two, as Eventarc's at-least-once delivery may. 0 delivers each event once." default:"0" placeholder:"P"`
 
+	LogFormat string `help:"How the terminal shows the logs of the stack and its functions: text, one short line per event (coloured on a terminal); or json, the JSON lines of Cloud Logging, as deployed." default:"text" enum:"text,json"`
+	LogLevel  string `help:"The least severe logs the terminal shows: debug, info, warn or error. The demo's expected refusals (--demo) show only at debug; the summary counts them." default:"info" enum:"debug,info,warn,error"`
+	LogFile   string `help:"Also write every log, at every level and the demo's included, as JSON lines to this file." type:"path" placeholder:"FILE"`
+	PrintEnv  bool   `help:"Print the shell commands that point gcloud storage, bq and hiring-pipeline's code at the stack that runs on --host and --port, and exit: eval \"$(go run ./cmd/hiring dev --print-env)\"."`
+
 	BigQueryFailRate float64       `name:"bigquery-fail-rate" help:"Fraction of the local BigQuery's REST and gRPC calls, from 0 to 1, answered 503 (UNAVAILABLE) before any work, once the stack (and the demo data) is ready. PUT /dev/faults changes it while the stack runs." default:"0" placeholder:"R"`
 	BigQueryFailFor  time.Duration `name:"bigquery-fail-for" help:"How long the BigQuery faults last; 0: until the stack stops." default:"0" placeholder:"DURATION"`
 	BigQueryFailMode string        `name:"bigquery-fail-mode" help:"How a faulted BigQuery call fails: unavailable (503, or gRPC UNAVAILABLE) or drop (the connection closed without an answer)." default:"unavailable" enum:"unavailable,drop"`
@@ -60,6 +67,9 @@ func (c *devCmd) Validate() error {
 	if c.BigQueryLatency < 0 {
 		problems = append(problems, fmt.Sprintf("--bigquery-latency must not be negative, got %v", c.BigQueryLatency))
 	}
+	if c.PrintEnv && c.Port == 0 {
+		problems = append(problems, "--print-env needs the --port of the running stack, not 0")
+	}
 	if problems != nil {
 		return errors.New(strings.Join(problems, "; "))
 	}
@@ -69,6 +79,18 @@ func (c *devCmd) Validate() error {
 // Run starts the stack, prints how to reach it, and serves until the
 // context ends (Ctrl+C or SIGTERM).
 func (c *devCmd) Run(ctx context.Context, con *console) error {
+	if c.PrintEnv {
+		return c.printEnv(ctx, con.Stdout)
+	}
+	logs, err := c.newDevLogs(con.Stderr)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := logs.Close(); err != nil {
+			fmt.Fprintf(con.Stderr, "hiring dev: --log-file: %v\n", err)
+		}
+	}()
 	opts := stack.Options{
 		Host:             c.Host,
 		Port:             c.Port,
@@ -78,7 +100,7 @@ func (c *devCmd) Run(ctx context.Context, con *console) error {
 		DataDir:          c.DataDir,
 		Project:          c.Project,
 		Dataset:          c.Dataset,
-		Logger:           con.Logger,
+		Logger:           slog.New(logs.Handler),
 		Functions:        hiringpipeline.Functions,
 		Instances:        c.Instances,
 		Redeliver:        c.Redeliver,
@@ -89,7 +111,7 @@ func (c *devCmd) Run(ctx context.Context, con *console) error {
 			return fmt.Errorf("finding this program to run the instances: %w", err)
 		}
 		opts.InstanceCommand = []string{exe, "function"}
-		opts.InstanceOutput = con.Stderr
+		opts.InstanceOutput = logs.Relay()
 	}
 	st, err := stack.Start(ctx, opts)
 	if errors.Is(err, syscall.EADDRINUSE) {
@@ -108,7 +130,7 @@ func (c *devCmd) Run(ctx context.Context, con *console) error {
 	cfg := st.Config()
 	var demo []loadResult
 	if c.Demo {
-		if demo, err = c.loadDemo(ctx, st, con); err != nil {
+		if demo, err = c.loadDemo(ctx, st, con, logs.Demo); err != nil {
 			return err
 		}
 	}
@@ -150,8 +172,8 @@ func (c *devCmd) derivedPort(flag, offset int) int {
 }
 
 // loadDemo generates the demo files and loads them through the landing
-// bucket, as hiring load does.
-func (c *devCmd) loadDemo(ctx context.Context, st *stack.Stack, con *console) ([]loadResult, error) {
+// bucket, as hiring load does, and names them to quiet.
+func (c *devCmd) loadDemo(ctx context.Context, st *stack.Stack, con *console, quiet *demoFiles) ([]loadResult, error) {
 	dir, err := os.MkdirTemp("", "hiring-demo-")
 	if err != nil {
 		return nil, err
@@ -161,14 +183,21 @@ func (c *devCmd) loadDemo(ctx context.Context, st *stack.Stack, con *console) ([
 	if err != nil {
 		return nil, fmt.Errorf("demo data: %w", err)
 	}
-	var files []string
+	var files, objects []string
 	for _, f := range s.Files {
 		files = append(files, f.Path)
+		objects = append(objects, filepath.Base(f.Path))
 	}
+	quiet.expect(st.Config().Buckets.Landing, objects)
 	results, err := loadFiles(ctx, st.Config(), files, 10*time.Minute, con.Stderr)
 	if err != nil {
 		return nil, fmt.Errorf("demo data: %w", err)
 	}
+	var ids []string
+	for _, r := range results {
+		ids = append(ids, r.IngestionID)
+	}
+	quiet.loaded(ids)
 	return results, nil
 }
 
@@ -239,7 +268,11 @@ func (c *devCmd) printStack(w io.Writer, cfg stack.Config, demo []loadResult) er
 			b.WriteString("  (it needs the reader token: save it with `hiring report --out report.html` and open the file)\n")
 		}
 	}
-	b.WriteString("\nPoint a client or hiring-pipeline's code at it:\n")
+	fmt.Fprintf(&b, "\nPoint gcloud storage, bq and hiring-pipeline's code at it, in another terminal:\n"+
+		"  eval \"$(go run ./cmd/hiring dev --print-env%s)\"\n"+
+		"  gcloud storage cp departments.csv gs://%s/    (the file's name picks the table)\n"+
+		"  bq query --nouse_legacy_sql 'SELECT COUNT(*) FROM %s.hired_employees'\n", stackFlags(cfg.URL), cfg.Buckets.Landing, cfg.Dataset)
+	b.WriteString("\nThe variables it sets, which hiring-pipeline's code and Google's client libraries read:\n")
 	keys := make([]string, 0, len(cfg.Env))
 	for k := range cfg.Env {
 		keys = append(keys, k)

@@ -4,6 +4,12 @@
 // delivers, so that code under test and the local stack talk to it exactly as
 // they talk to Google Cloud.
 //
+// The emulator is checked with Google's own clients: the Go client and the
+// real `gcloud storage` (cp, ls, cat, rm, objects describe). Where
+// fake-gcs-server answers differently from Cloud Storage in a way that breaks
+// them, the server corrects the answer: a successful delete answers 204 with
+// no body.
+//
 // Clients reach the emulator through the STORAGE_EMULATOR_HOST environment
 // variable, set to [Server.Host], which cloud.google.com/go/storage honours by
 // itself, or through [Server.Client].
