@@ -340,6 +340,7 @@ func (s *Stack) routes() http.Handler {
 	mux.HandleFunc("GET /dev/faults", s.getFaults)
 	mux.HandleFunc("PUT /dev/faults", s.putFaults)
 	mux.Handle("/bigquery/v2/", s.bq)
+	mux.Handle("/upload/bigquery/v2/", s.bq)
 	return mux
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -175,6 +176,21 @@ func TestStack_ClientFromDevConfig(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+
+	// A load from a local file goes through the stack's media upload route.
+	src := bigquery.NewReaderSource(strings.NewReader("3,Ada,2021-01-05 10:00:00 UTC,2021-01-05,1.5,true\n"))
+	src.SourceFormat = bigquery.CSV
+	load := tbl.LoaderFrom(src)
+	if job, err = load.Run(ctx); err != nil {
+		t.Fatalf("load from a local file: %v", err)
+	}
+	if status, err = job.Wait(ctx); err != nil || status.Err() != nil {
+		t.Fatalf("load job: %v %v", err, status.Err())
+	}
+	md, err := tbl.Metadata(ctx)
+	if err != nil || md.NumRows != 3 {
+		t.Errorf("after the load: %d rows, %v; want 3", md.NumRows, err)
 	}
 }
 
