@@ -88,7 +88,8 @@ func compact(raw []byte) []byte {
 // naming the columns is skipped), one record per row.
 func parseCSV(t *dictionary.Table, body []byte) ([]item, error) {
 	r := t.NewReader(bytes.NewReader(body))
-	var items []item
+	// A record is at least "1,a" and a line terminator.
+	items := make([]item, 0, min(MaxRows+1, 1+len(body)/4))
 	// The records' raw bytes share one buffer: together they are no
 	// longer than the body.
 	raws := make([]byte, 0, len(body))
