@@ -339,9 +339,8 @@ type stagingFile struct {
 	seed   string
 	out    io.Writer
 
-	w       *storage.Writer
-	overlap *overlapWriter
-	avr     *avro.Writer
+	w   *storage.Writer
+	avr *avro.Writer
 }
 
 func (f *stagingFile) write(ctx context.Context, values []any) error {
@@ -351,8 +350,7 @@ func (f *stagingFile) write(ctx context.Context, values []any) error {
 			f.w = f.s.gcs.Bucket(f.s.bucket).Object(f.name).If(storage.Conditions{DoesNotExist: true}).NewWriter(ctx)
 			f.w.ChunkSize = stageChunk
 			f.w.ContentType = "application/avro"
-			f.overlap = newOverlapWriter(f.w)
-			dst = f.overlap
+			dst = f.w
 		}
 		var err error
 		if f.avr, err = avro.NewWriter(dst, "row", f.schema, f.s.codec, f.seed); err != nil {
@@ -373,13 +371,10 @@ func (f *stagingFile) close() (string, error) {
 	}
 	uri := "gs://" + f.s.bucket + "/" + f.name
 	err := f.avr.Close()
-	if f.overlap != nil {
-		err = errors.Join(err, f.overlap.Close())
-	}
 	if err == nil && f.w != nil {
 		err = f.w.Close()
 	}
-	f.avr, f.w, f.overlap = nil, nil, nil
+	f.avr, f.w = nil, nil
 	var ge *googleapi.Error
 	if errors.As(err, &ge) && ge.Code == http.StatusPreconditionFailed {
 		return uri, nil
