@@ -26,6 +26,7 @@ import (
 	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
 	emulator "github.com/hiring-pipeline/hiring-pipeline/internal/emulator/bigquery"
 	gcsemu "github.com/hiring-pipeline/hiring-pipeline/internal/emulator/gcs"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/testutil"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/warehouse"
 )
 
@@ -33,20 +34,6 @@ const (
 	project = "bq-conformance"
 	bucket  = "bq-files"
 )
-
-// tool finds a command on the PATH. Outside CI a missing tool skips the
-// test; in CI (CI=true) it fails it, as CI installs google-cloud-cli.
-func tool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required in CI: %v", name, err)
-		}
-		t.Skipf("%s not found: %v", name, err)
-	}
-	return p
-}
 
 // cli runs bq against one emulator, with a configuration folder and a home
 // of its own, so that nothing is read from or written to the user's.
@@ -61,8 +48,8 @@ type cli struct {
 // names.
 func discoveryFile(t *testing.T) string {
 	t.Helper()
-	tool(t, "bq")
-	gcloud := tool(t, "gcloud")
+	testutil.Tool(t, "bq")
+	gcloud := testutil.Tool(t, "gcloud")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, gcloud, "info", "--format=value(installation.sdk_root)")
@@ -87,7 +74,7 @@ func isolated(home string) []string {
 func newCLI(t *testing.T, url, discovery string) *cli {
 	t.Helper()
 	return &cli{
-		bq:   tool(t, "bq"),
+		bq:   testutil.Tool(t, "bq"),
 		env:  isolated(t.TempDir()),
 		base: []string{"--api", url, "--project_id", project, "--oauth_access_token=unused", "--discovery_file", discovery, "--headless"},
 		dir:  t.TempDir(),
