@@ -3,7 +3,6 @@ package container
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -19,7 +18,6 @@ import (
 
 	"cloud.google.com/go/bigquery"
 	"cloud.google.com/go/storage"
-	"google.golang.org/api/iterator"
 	"google.golang.org/api/option"
 
 	"github.com/hiring-pipeline/hiring-pipeline/internal/stack"
@@ -116,7 +114,7 @@ func TestImage(t *testing.T) {
 
 	demo := map[string]string{}
 	s.waitFor("the demo files to be processed", 4*time.Minute, func() (bool, error) {
-		rows, err := query(ctx, bq.Query(fmt.Sprintf("SELECT object, outcome FROM `%s.ingest_log`", sc.Dataset)))
+		rows, err := testutil.ReadRows(ctx, bq.Query(fmt.Sprintf("SELECT object, outcome FROM `%s.ingest_log`", sc.Dataset)))
 		if err != nil {
 			return false, err
 		}
@@ -156,7 +154,7 @@ func TestImage(t *testing.T) {
 	s.waitFor("load-csv to process "+id, 2*time.Minute, func() (bool, error) {
 		q := bq.Query(fmt.Sprintf("SELECT outcome, rows_loaded FROM `%s.ingest_log` WHERE ingestion_id = @id", sc.Dataset))
 		q.Parameters = []bigquery.QueryParameter{{Name: "id", Value: id}}
-		rows, err := query(ctx, q)
+		rows, err := testutil.ReadRows(ctx, q)
 		if err != nil || len(rows) == 0 {
 			return false, err
 		}
@@ -507,25 +505,5 @@ func getJSON(t *testing.T, url string, v any) {
 	}
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		t.Fatalf("GET %s: %v", url, err)
-	}
-}
-
-// query runs q and returns its rows.
-func query(ctx context.Context, q *bigquery.Query) ([][]bigquery.Value, error) {
-	it, err := q.Read(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("query %q: %w", q.Q, err)
-	}
-	var rows [][]bigquery.Value
-	for {
-		var row []bigquery.Value
-		err := it.Next(&row)
-		if errors.Is(err, iterator.Done) {
-			return rows, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("query %q: %w", q.Q, err)
-		}
-		rows = append(rows, row)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -58,19 +59,29 @@ func ChallengeFile(t testing.TB, name string) []byte {
 // Query runs a query with the client's fast path and returns every row.
 func Query(t testing.TB, q *bigquery.Query) [][]bigquery.Value {
 	t.Helper()
-	it, err := q.Read(context.Background())
+	rows, err := ReadRows(context.Background(), q)
 	if err != nil {
-		t.Fatalf("query %q: %v", q.Q, err)
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// ReadRows runs q and returns its rows, for a caller that waits for them
+// and retries on an error.
+func ReadRows(ctx context.Context, q *bigquery.Query) ([][]bigquery.Value, error) {
+	it, err := q.Read(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("query %q: %w", q.Q, err)
 	}
 	var rows [][]bigquery.Value
 	for {
 		var row []bigquery.Value
 		err := it.Next(&row)
 		if errors.Is(err, iterator.Done) {
-			return rows
+			return rows, nil
 		}
 		if err != nil {
-			t.Fatalf("query %q: %v", q.Q, err)
+			return nil, fmt.Errorf("query %q: %w", q.Q, err)
 		}
 		rows = append(rows, row)
 	}
