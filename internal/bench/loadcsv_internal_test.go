@@ -44,7 +44,13 @@ func BenchmarkStage(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer srv.Close(ctx)
-	o, err := uploadFile(ctx, srv, sum.Files[len(sum.Files)-1].Path)
+	path := ""
+	for _, f := range sum.Files {
+		if f.Table == "hired_employees" {
+			path = f.Path
+		}
+	}
+	o, err := uploadFile(ctx, srv, path)
 	if err != nil {
 		b.Fatal(err)
 	}

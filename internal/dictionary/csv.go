@@ -144,17 +144,13 @@ func (r *Reader) Next() (Record, error) {
 		}
 		// The rows' values are cut from slabs of slabRows rows: one
 		// allocation for many rows, each row's slice its own for good.
-		width := len(r.table.Fields)
-		if len(r.fields) == width && len(r.slab)+width > cap(r.slab) {
-			r.slab = make([]any, 0, slabRows*width)
+		width, n := len(r.table.Fields), len(r.slab)
+		if n+width > cap(r.slab) {
+			r.slab, n = make([]any, 0, slabRows*width), 0
 		}
-		var values []any
-		if len(r.fields) == width {
-			values = r.slab[len(r.slab) : len(r.slab)+width : len(r.slab)+width]
-		}
-		row, rowErr := r.table.parseRecord(line, r.fields, values)
-		if rowErr == nil && values != nil {
-			r.slab = r.slab[:len(r.slab)+width]
+		row, rowErr := r.table.parseRecord(line, r.fields, r.slab[n:n+width:n+width])
+		if rowErr == nil {
+			r.slab = r.slab[:n+width]
 		}
 		return Record{Line: line, Raw: r.raw, Row: row, Err: rowErr}, nil
 	}

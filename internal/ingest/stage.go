@@ -204,8 +204,8 @@ func (s *Stager) stageFrom(ctx context.Context, o Object, t *dictionary.Table, r
 			}
 		}
 		for _, rej := range b.rejects {
-			values := warehouse.RejectedRow(rejectedAt, ingestionID, t.Name, o.URI(), o.Generation, rej.line, b.raw[rej.from:rej.to], rej.err)
-			if err := rejectOut.write(ctx, values); err != nil {
+			row := warehouse.RejectedRow(rejectedAt, ingestionID, t.Name, o.URI(), o.Generation, rej.line, b.raw[rej.from:rej.to], rej.err)
+			if err := rejectOut.write(ctx, row); err != nil {
 				return nil, err
 			}
 		}
