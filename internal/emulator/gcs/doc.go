@@ -8,7 +8,11 @@
 // real `gcloud storage` (cp, ls, cat, rm, objects describe). Where
 // fake-gcs-server answers differently from Cloud Storage in a way that breaks
 // them, the server corrects the answer: a successful delete answers 204 with
-// no body.
+// no body. The server also keeps the chunks of a resumable upload itself, at
+// the offsets their Content-Range names, and creates the object at the last
+// chunk in one streaming request: fake-gcs-server alone re-reads and
+// re-hashes the whole object at every chunk (quadratic in the chunks) and
+// stores a chunk sent again twice.
 //
 // Clients reach the emulator through the STORAGE_EMULATOR_HOST environment
 // variable, set to [Server.Host], which cloud.google.com/go/storage honours by
