@@ -33,7 +33,7 @@ type benchLoadCSVCmd struct {
 	Rows    int64  `help:"hired_employees rows of the generated file." default:"1000000" placeholder:"N"`
 	Codec   string `help:"Avro codec of the staged file: null, deflate or snappy." default:"snappy" enum:"null,deflate,snappy"`
 	Runs    int    `help:"Runs of every measurement; each figure is their median, with min and max." default:"3" placeholder:"N"`
-	WorkDir string `help:"Folder for the generated file, the storage emulator, the Avro files of (c2) and the DuckDB database of (d); default: a temporary folder, removed after." type:"path" placeholder:"DIR"`
+	WorkDir string `help:"Folder for the generated file, the Avro files of (c2) and the DuckDB database of (d); default: a temporary folder, removed after." type:"path" placeholder:"DIR"`
 	JSON    bool   `name:"json" help:"Print the figures as one JSON object."`
 
 	StageChild bool   `hidden:"" help:"Run (c), or (c2) with --file, alone and print its figures as JSON; used by the command itself."`

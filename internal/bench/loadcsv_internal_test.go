@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
 	gcsemu "github.com/hiring-pipeline/hiring-pipeline/internal/emulator/gcs"
@@ -39,7 +38,7 @@ func BenchmarkStage(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv, err := gcsemu.Start(ctx, gcsemu.Options{Dir: filepath.Join(dir, "storage")})
+	srv, err := gcsemu.Start(ctx, gcsemu.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
