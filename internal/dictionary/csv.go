@@ -7,12 +7,17 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 )
 
 // Record is one record of a CSV file, as returned by Reader.Next.
 type Record struct {
 	// Line is the 1-based line number of the record's first line.
 	Line int64
+	// Offset is where the record starts in the input, in bytes from its
+	// first byte (a byte order mark included): Raw is the input from
+	// there on.
+	Offset int64
 	// Raw is the record as in the file, without its line terminator, cut
 	// to the reader's MaxRecordBytes when the record is longer. It is only
 	// valid until the next call to Next.
@@ -77,6 +82,8 @@ type Reader struct {
 	value  []byte
 	ends   []int
 	fields []string
+	// offset is where the current record starts in the input.
+	offset int64
 	// consumed counts the bytes read from in. arena holds the text of
 	// the lines from byte arenaAt on, when arenaAt is consumed.
 	consumed int64
@@ -130,11 +137,16 @@ func (r *Reader) Next() (Record, error) {
 				err = fmt.Errorf("read %s CSV: %w", r.table.Name, err)
 			}
 			r.err = err
+			// Nothing is read after an error: the buffer serves the next
+			// Reader.
+			r.in.Reset(nil)
+			buffers.Put(r.in)
+			r.in = nil
 			return Record{}, err
 		}
 		if broke != nil {
 			r.first = false
-			return Record{Line: line, Raw: r.raw, Err: r.table.rowError(line, *broke)}, nil
+			return Record{Line: line, Offset: r.offset, Raw: r.raw, Err: r.table.rowError(line, *broke)}, nil
 		}
 		if r.first {
 			r.first = false
@@ -152,13 +164,20 @@ func (r *Reader) Next() (Record, error) {
 		if rowErr == nil {
 			r.slab = r.slab[:n+width]
 		}
-		return Record{Line: line, Raw: r.raw, Row: row, Err: rowErr}, nil
+		return Record{Line: line, Offset: r.offset, Raw: r.raw, Row: row, Err: rowErr}, nil
 	}
 }
 
+// buffers holds the input buffers of Readers that reached the end of their
+// input or an error, for the next ones: a batch of insert-rows reads one
+// small body, and a new 64 KiB buffer per batch is most of what it would
+// allocate besides its rows.
+var buffers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 64<<10) }}
+
 // start buffers the input and strips a UTF-8 byte order mark from its start.
 func (r *Reader) start() error {
-	r.in = bufio.NewReaderSize(r.src, 64<<10)
+	r.in = buffers.Get().(*bufio.Reader)
+	r.in.Reset(r.src)
 	head, err := r.in.Peek(3)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return err
@@ -176,6 +195,7 @@ func (r *Reader) nextRecord() (int64, *FieldError, error) {
 	if err := r.skipEmptyLines(); err != nil {
 		return 0, nil, err
 	}
+	r.offset = r.consumed
 	if line, ok := r.plainRecord(); ok {
 		return line, nil, nil
 	}

@@ -105,7 +105,25 @@ func FuzzReader(f *testing.F) {
 			t.Fatalf("records read whole and a byte at a time differ (-whole +bytewise):\n%s", diff)
 		}
 		checkRaw(t, data, whole)
+		checkOffsets(t, tbl, data, bytes.NewReader(data), dictionary.Limits{})
+		checkOffsets(t, tbl, data, iotest.OneByteReader(bytes.NewReader(data)), dictionary.Limits{})
 	})
+}
+
+// checkOffsets asserts that each record's Raw is the input from its Offset.
+func checkOffsets(t *testing.T, tbl *dictionary.Table, data []byte, src io.Reader, limits dictionary.Limits) {
+	t.Helper()
+	r := tbl.NewLimitedReader(src, limits)
+	for {
+		rec, err := r.Next()
+		if err != nil {
+			return
+		}
+		end := rec.Offset + int64(len(rec.Raw))
+		if rec.Offset < 0 || end > int64(len(data)) || !bytes.Equal(data[rec.Offset:end], rec.Raw) {
+			t.Fatalf("line %d: Raw %q is not the input at offset %d", rec.Line, rec.Raw, rec.Offset)
+		}
+	}
 }
 
 // checkRaw asserts that the records' Raw bytes tile the input: the first is
@@ -188,6 +206,7 @@ func FuzzLimitedReader(f *testing.F) {
 		if diff := cmp.Diff(whole, chunked); diff != "" {
 			t.Fatalf("records read whole and in chunks differ (-whole +chunked):\n%s", diff)
 		}
+		checkOffsets(t, tbl, data, &chunkReader{data: data, size: 1 + int(chunk)%16}, limits)
 		for _, rec := range whole {
 			if len(rec.Raw) > limits.MaxRecordBytes {
 				t.Errorf("line %d: Raw has %d bytes, over the limit of %d", rec.Line, len(rec.Raw), limits.MaxRecordBytes)
