@@ -101,8 +101,13 @@ func (s *Stager) Stage(ctx context.Context, o Object) (Staged, error) {
 	return *st, nil
 }
 
-// stageChunk bounds the memory of each staging upload.
-const stageChunk = 8 << 20
+// stageChunk and rejectsChunk bound the memory of the staging uploads of
+// the valid rows and of the rejects. Rejects are few in a file worth
+// loading: their upload takes more, smaller requests instead.
+const (
+	stageChunk   = 8 << 20
+	rejectsChunk = 2 << 20
+)
 
 // stage reads the object, validates every record, and writes valid rows to
 // one Avro file and rejects to another in the staging bucket. Memory does not
@@ -169,8 +174,8 @@ func (s *Stager) stageFrom(ctx context.Context, o Object, t *dictionary.Table, r
 		ingestedAt = time.Now()
 	}
 	st := &Staged{Table: t.Name, RejectedByRule: map[dictionary.Rule]int64{}}
-	validOut := &stagingFile{s: s, name: stagingName("valid", t.Name, o.IngestionID()), schema: warehouse.RawSchema(t), seed: o.IngestionID(), out: valid}
-	rejectOut := &stagingFile{s: s, name: stagingName("rejects", t.Name, o.IngestionID()), schema: warehouse.SystemSchema(warehouse.RejectedRows), seed: o.IngestionID(), out: rejects}
+	validOut := &stagingFile{s: s, name: stagingName("valid", t.Name, o.IngestionID()), schema: warehouse.RawSchema(t), seed: o.IngestionID(), out: valid, chunk: stageChunk}
+	rejectOut := &stagingFile{s: s, name: stagingName("rejects", t.Name, o.IngestionID()), schema: warehouse.SystemSchema(warehouse.RejectedRows), seed: o.IngestionID(), out: rejects, chunk: rejectsChunk}
 
 	// One goroutine reads and validates the records into batches while
 	// this one encodes them: the two halves of the work overlap.
@@ -338,6 +343,9 @@ type stagingFile struct {
 	schema bigquery.Schema
 	seed   string
 	out    io.Writer
+	// chunk is the upload's chunk: the memory its Cloud Storage writer
+	// holds.
+	chunk int
 
 	w   *storage.Writer
 	avr *avro.Writer
@@ -348,7 +356,7 @@ func (f *stagingFile) write(ctx context.Context, values []any) error {
 		dst := f.out
 		if dst == nil {
 			f.w = f.s.gcs.Bucket(f.s.bucket).Object(f.name).If(storage.Conditions{DoesNotExist: true}).NewWriter(ctx)
-			f.w.ChunkSize = stageChunk
+			f.w.ChunkSize = f.chunk
 			f.w.ContentType = "application/avro"
 			dst = f.w
 		}
