@@ -196,6 +196,12 @@ func (w *Writer) writeBlock(b *block) error {
 	case CodecSnappy:
 		// Each block's snappy data is followed by the CRC-32 of its
 		// uncompressed data, big-endian.
+		// snappy allocates when the buffer is short of the block's worst
+		// case; blocks differ by a few bytes, so the buffer gets room to
+		// spare once instead of a new one for every larger block.
+		if need := snappy.MaxEncodedLen(len(data)) + 4; cap(b.comp) < need {
+			b.comp = make([]byte, 0, need+need/8)
+		}
 		enc := snappy.Encode(b.comp[:cap(b.comp)], data)
 		b.comp = binary.BigEndian.AppendUint32(enc, crc32.ChecksumIEEE(data))
 		data = b.comp
