@@ -153,7 +153,7 @@ func (u *uploads) start(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "read the upload's metadata: "+err.Error())
 		return
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), r.Body))
 	sess := newSession(r, body)
 	if sess == nil {
 		u.next.ServeHTTP(w, r)
@@ -297,10 +297,8 @@ func parseRange(h string) (contentRange, bool) {
 // every byte received.
 func (u *uploads) chunk(w http.ResponseWriter, r *http.Request, id string) {
 	sess := u.lookup(id)
-	c, ok := parseRange(r.Header.Get("Content-Range"))
-	if sess == nil || !ok {
-		// An upload the wrapper does not keep, or a Content-Range it does
-		// not read: fake-gcs-server's behaviour.
+	if sess == nil {
+		// An upload the wrapper does not keep: fake-gcs-server's.
 		u.next.ServeHTTP(w, r)
 		return
 	}
@@ -310,8 +308,26 @@ func (u *uploads) chunk(w http.ResponseWriter, r *http.Request, id string) {
 		sess.final.replay(w)
 		return
 	}
+	body := io.Reader(r.Body)
+	c, ok := parseRange(r.Header.Get("Content-Range"))
+	if r.Header.Get("Content-Range") == "" {
+		// A request without Content-Range carries the whole object.
+		whole, err := io.ReadAll(r.Body)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "read the upload: "+err.Error())
+			return
+		}
+		body, c, ok = bytes.NewReader(whole), contentRange{start: 0, end: int64(len(whole)) - 1, total: int64(len(whole))}, true
+		if len(whole) == 0 {
+			c.start, c.end = -1, -1
+		}
+	}
+	if !ok {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("invalid Content-Range %q", r.Header.Get("Content-Range")))
+		return
+	}
 	if c.start >= 0 {
-		if err := sess.write(r.Body, c.start, c.end-c.start+1); err != nil {
+		if err := sess.write(body, c.start, c.end-c.start+1); err != nil {
 			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}

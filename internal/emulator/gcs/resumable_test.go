@@ -116,15 +116,18 @@ func startSession(t *testing.T, s *gcs.Server, object, metadata string) *session
 	return &session{t: t, uri: resp.Header.Get("Location")}
 }
 
-// put sends one request to the session URI and returns its status, its
-// Range header and its body.
+// put sends one request to the session URI, without Content-Range when
+// contentRange is empty, and returns its status, its Range header and its
+// body.
 func (s *session) put(contentRange, body string) (int, string, string) {
 	s.t.Helper()
 	req, err := http.NewRequestWithContext(s.t.Context(), http.MethodPut, s.uri, strings.NewReader(body))
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	req.Header.Set("Content-Range", contentRange)
+	if contentRange != "" {
+		req.Header.Set("Content-Range", contentRange)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		s.t.Fatal(err)
@@ -158,6 +161,7 @@ func TestResumable_protocol(t *testing.T) {
 		{"body shorter than its range", "bytes 15-19/*", "fgh", http.StatusBadRequest, ""},
 		{"body longer than its range", "bytes 15-19/*", "fghijk", http.StatusBadRequest, ""},
 		{"status query", "bytes */*", "", http.StatusPermanentRedirect, "bytes=0-14"},
+		{"invalid Content-Range", "bytes 15-", "fghij", http.StatusBadRequest, ""},
 		{"finalized short", "bytes */30", "", http.StatusBadRequest, ""},
 		{"last chunk", "bytes 15-19/20", "fghij", http.StatusOK, ""},
 	}
@@ -239,5 +243,22 @@ func TestResumable_cancel(t *testing.T) {
 	}
 	if _, err := client(t, s).Bucket("landing").Object("cancelled.bin").Attrs(t.Context()); !errors.Is(err, storage.ErrObjectNotExist) {
 		t.Fatalf("Attrs after the cancelled upload = %v, want ErrObjectNotExist", err)
+	}
+}
+
+// TestResumable_wholeWithoutRange: a request without Content-Range carries
+// the whole object, and a large start body reaches fake-gcs-server whole.
+func TestResumable_wholeWithoutRange(t *testing.T) {
+	s, _ := start(t, gcs.Options{})
+	bucket(t, s, "landing")
+	large := `{"contentType": "text/plain", "contentLanguage": "` + strings.Repeat("x", 1<<20) + `"}`
+	for name, metadata := range map[string]string{"whole.txt": "", "large-start.txt": large} {
+		sess := startSession(t, s, name, metadata)
+		if status, _, body := sess.put("", "all of it"); status != http.StatusOK {
+			t.Fatalf("%s: a request without Content-Range: %d %s", name, status, body)
+		}
+		if got := read(t, client(t, s).Bucket("landing").Object(name)); string(got) != "all of it" {
+			t.Errorf("%s: object = %q, want %q", name, got, "all of it")
+		}
 	}
 }
