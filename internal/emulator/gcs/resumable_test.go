@@ -209,16 +209,12 @@ func TestResumable_declaredChecksum(t *testing.T) {
 	bucket(t, s, "landing")
 	other := md5.Sum([]byte("something else"))
 	sess := startSession(t, s, "sum.bin", `{"md5Hash": "`+base64.StdEncoding.EncodeToString(other[:])+`"}`)
-	if status, _, body := sess.put("bytes 0-4/*", "hello"); status != http.StatusPermanentRedirect {
-		t.Fatalf("chunk: %d %s", status, body)
-	}
+	sess.hello()
 	status, _, body := sess.put("bytes 5-10/11", " world")
 	if status != http.StatusBadRequest || !strings.Contains(body, "MD5") {
 		t.Fatalf("last chunk of a mismatched MD5: %d %s, want 400 naming the MD5", status, body)
 	}
-	if _, err := client(t, s).Bucket("landing").Object("sum.bin").Attrs(t.Context()); !errors.Is(err, storage.ErrObjectNotExist) {
-		t.Fatalf("Attrs after the refused upload = %v, want ErrObjectNotExist", err)
-	}
+	absent(t, s, "sum.bin")
 }
 
 // TestResumable_cancel: a deleted session takes no more chunks.
@@ -226,9 +222,7 @@ func TestResumable_cancel(t *testing.T) {
 	s, _ := start(t, gcs.Options{})
 	bucket(t, s, "landing")
 	sess := startSession(t, s, "cancelled.bin", "")
-	if status, _, body := sess.put("bytes 0-4/*", "hello"); status != http.StatusPermanentRedirect {
-		t.Fatalf("chunk: %d %s", status, body)
-	}
+	sess.hello()
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodDelete, sess.uri, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -241,8 +235,22 @@ func TestResumable_cancel(t *testing.T) {
 	if status, _, body := sess.put("bytes 5-10/11", " world"); status != http.StatusNotFound {
 		t.Fatalf("last chunk after the session was deleted: %d %s, want 404", status, body)
 	}
-	if _, err := client(t, s).Bucket("landing").Object("cancelled.bin").Attrs(t.Context()); !errors.Is(err, storage.ErrObjectNotExist) {
-		t.Fatalf("Attrs after the cancelled upload = %v, want ErrObjectNotExist", err)
+	absent(t, s, "cancelled.bin")
+}
+
+// hello sends the first 5 bytes of an upload of unknown size.
+func (s *session) hello() {
+	s.t.Helper()
+	if status, _, body := s.put("bytes 0-4/*", "hello"); status != http.StatusPermanentRedirect {
+		s.t.Fatalf("chunk: %d %s", status, body)
+	}
+}
+
+// absent fails unless gs://landing/name does not exist.
+func absent(t *testing.T, s *gcs.Server, name string) {
+	t.Helper()
+	if _, err := client(t, s).Bucket("landing").Object(name).Attrs(t.Context()); !errors.Is(err, storage.ErrObjectNotExist) {
+		t.Fatalf("Attrs(%s) = %v, want ErrObjectNotExist", name, err)
 	}
 }
 
