@@ -3,18 +3,17 @@ package bigquery
 import (
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
 	"net/http"
 	"os"
-	"regexp"
-	"strconv"
 	"sync"
 
 	bq "google.golang.org/api/bigquery/v2"
+
+	"github.com/hiring-pipeline/hiring-pipeline/internal/emulator/resumable"
 )
 
 // uploadURI stands for the file of a load job's media upload in its errors,
@@ -190,8 +189,6 @@ func (s *Server) startResumable(w http.ResponseWriter, r *http.Request, project 
 	w.WriteHeader(http.StatusOK)
 }
 
-var contentRange = regexp.MustCompile(`^bytes (?:(\d+)-(\d+)|\*)/(\d+|\*)$`)
-
 // uploadChunk receives bytes of a resumable upload. Content-Range says
 // where they go ("bytes first-last/total", total * while unknown) or asks
 // for the session's state ("bytes */total", no bytes); without it the body
@@ -251,18 +248,7 @@ func (s *Server) uploadChunk(w http.ResponseWriter, r *http.Request, project, id
 		res, err := s.runUpload(r, project, sess.meta, &uploadFile{path: sess.file.Name(), size: sess.size})
 		sess.finish(res, err)
 	default:
-		if sess.size > 0 {
-			w.Header().Set("Range", "bytes=0-"+strconv.FormatInt(sess.size-1, 10))
-		}
-		w.Header().Set("Content-Length", "0")
-		if r.Header.Get("X-GUploader-No-308") == "yes" {
-			// Go's client asks for 200 with the 308 in a header, as
-			// Google's upload servers answer it.
-			w.Header().Set("X-Http-Status-Code-Override", "308")
-			w.WriteHeader(http.StatusOK)
-			return
-		}
-		w.WriteHeader(http.StatusPermanentRedirect)
+		resumable.Incomplete(w, r, sess.size)
 		return
 	}
 	s.answer(w, r, sess.job, sess.err)
@@ -296,25 +282,11 @@ func parseContentRange(h string, received int64) (first, last, total int64, err 
 	if h == "" {
 		return received, -1, -1, nil
 	}
-	m := contentRange.FindStringSubmatch(h)
-	if m == nil {
+	c, err := resumable.ParseRange(h)
+	if err != nil {
 		return 0, 0, 0, errInvalid("Invalid Content-Range %q: want bytes first-last/total, bytes first-last/* or bytes */total", h)
 	}
-	total = -1
-	if m[3] != "*" {
-		if total, err = strconv.ParseInt(m[3], 10, 64); err != nil {
-			return 0, 0, 0, errInvalid("Invalid Content-Range %q", h)
-		}
-	}
-	if m[1] == "" {
-		return -1, -1, total, nil
-	}
-	first, err1 := strconv.ParseInt(m[1], 10, 64)
-	last, err2 := strconv.ParseInt(m[2], 10, 64)
-	if err := errors.Join(err1, err2); err != nil || last < first {
-		return 0, 0, 0, errInvalid("Invalid Content-Range %q", h)
-	}
-	return first, last, total, nil
+	return c.First, c.Last, c.Total, nil
 }
 
 // removeFile closes and removes a temporary file.

@@ -12,12 +12,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/hiring-pipeline/hiring-pipeline/internal/emulator/resumable"
 )
 
-// resumable wraps fake-gcs-server's handler so that the chunks of a
+// keepChunks wraps fake-gcs-server's handler so that the chunks of a
 // resumable upload are kept by the wrapper, and the object is created at the
 // last chunk by one streaming upload of the whole content.
 //
@@ -39,7 +40,7 @@ import (
 // that upload cannot carry (a storage class, a retention, a metadata key with
 // capitals, a bucket in the body) is left to fake-gcs-server entirely, as
 // are requests the wrapper does not recognise.
-func resumable(h http.Handler) http.Handler {
+func keepChunks(h http.Handler) http.Handler {
 	return &uploads{next: h, sessions: make(map[string]*session)}
 }
 
@@ -252,46 +253,6 @@ func (w *startWriter) Write(p []byte) (int, error) {
 	return w.ResponseWriter.Write(p)
 }
 
-// contentRange is a parsed Content-Range header of a chunk: "bytes S-E/T",
-// "bytes S-E/*", "bytes */T" or "bytes */*".
-type contentRange struct {
-	start, end int64 // -1 when the chunk carries no bytes ("*")
-	total      int64 // -1 when unknown ("*")
-}
-
-func parseRange(h string) (contentRange, bool) {
-	spec, ok := strings.CutPrefix(h, "bytes ")
-	if !ok {
-		return contentRange{}, false
-	}
-	rng, total, ok := strings.Cut(spec, "/")
-	if !ok {
-		return contentRange{}, false
-	}
-	c := contentRange{start: -1, end: -1, total: -1}
-	if total != "*" {
-		t, err := strconv.ParseInt(total, 10, 64)
-		if err != nil || t < 0 {
-			return contentRange{}, false
-		}
-		c.total = t
-	}
-	if rng == "*" {
-		return c, true
-	}
-	first, last, ok := strings.Cut(rng, "-")
-	if !ok {
-		return contentRange{}, false
-	}
-	s, err1 := strconv.ParseInt(first, 10, 64)
-	e, err2 := strconv.ParseInt(last, 10, 64)
-	if err1 != nil || err2 != nil || s < 0 || e < s || (c.total >= 0 && e >= c.total) {
-		return contentRange{}, false
-	}
-	c.start, c.end = s, e
-	return c, true
-}
-
 // chunk takes one chunk of upload id. A chunk that is not the last is kept
 // and answered "resume incomplete"; at the last, the object is created from
 // every byte received.
@@ -309,37 +270,43 @@ func (u *uploads) chunk(w http.ResponseWriter, r *http.Request, id string) {
 		return
 	}
 	body := io.Reader(r.Body)
-	c, ok := parseRange(r.Header.Get("Content-Range"))
-	if r.Header.Get("Content-Range") == "" {
+	var c resumable.Range
+	if h := r.Header.Get("Content-Range"); h != "" {
+		var err error
+		if c, err = resumable.ParseRange(h); err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+	} else {
 		// A request without Content-Range carries the whole object.
 		whole, err := io.ReadAll(r.Body)
 		if err != nil {
 			writeError(w, http.StatusBadRequest, "read the upload: "+err.Error())
 			return
 		}
-		body, c, ok = bytes.NewReader(whole), contentRange{start: 0, end: int64(len(whole)) - 1, total: int64(len(whole))}, true
+		body, c = bytes.NewReader(whole), resumable.Range{First: 0, Last: int64(len(whole)) - 1, Total: int64(len(whole))}
 		if len(whole) == 0 {
-			c.start, c.end = -1, -1
+			c.First, c.Last = -1, -1
 		}
 	}
-	if !ok {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("invalid Content-Range %q", r.Header.Get("Content-Range")))
+	if c.Total >= 0 && c.Last >= c.Total {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("the chunk ends at byte %d of an upload of %d bytes", c.Last, c.Total))
 		return
 	}
-	if c.start >= 0 {
-		if err := sess.write(body, c.start, c.end-c.start+1); err != nil {
+	if c.First >= 0 {
+		if err := sess.write(body, c.First, c.Last-c.First+1); err != nil {
 			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
 	}
 	switch {
-	case c.total < 0 || (c.start >= 0 && sess.size < c.total):
+	case c.Total < 0 || (c.First >= 0 && sess.size < c.Total):
 		// A chunk of an upload of unknown or larger size, or a status
 		// query ("bytes */*").
-		incomplete(w, r, sess.size)
+		resumable.Incomplete(w, r, sess.size)
 		return
-	case sess.size != c.total:
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("upload finalized at %d bytes but %d were received", c.total, sess.size))
+	case sess.size != c.Total:
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("upload finalized at %d bytes but %d were received", c.Total, sess.size))
 		return
 	}
 	rec := &recorder{header: w.Header()}
@@ -434,22 +401,6 @@ func (s *session) create(last *http.Request) *http.Request {
 	r.Body = io.NopCloser(s.reader())
 	r.ContentLength = s.size
 	return r
-}
-
-// incomplete answers "resume incomplete" with the range received so far, as
-// a 308, or as a 200 with X-Http-Status-Code-Override when the client asked
-// for no 308 (the Go client does).
-func incomplete(w http.ResponseWriter, r *http.Request, size int64) {
-	if size > 0 {
-		w.Header().Set("Range", fmt.Sprintf("bytes=0-%d", size-1))
-	}
-	status := http.StatusPermanentRedirect
-	if r.Header.Get("X-Guploader-No-308") != "" {
-		w.Header().Set("X-Http-Status-Code-Override", "308")
-		status = http.StatusOK
-	}
-	w.Header().Set("Content-Length", "0")
-	w.WriteHeader(status)
 }
 
 // writeError answers with Cloud Storage's JSON error shape.

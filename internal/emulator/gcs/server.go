@@ -175,7 +175,7 @@ func start(ctx context.Context, opts Options, l net.Listener, idSpace uuid.UUID)
 		errorLog = opts.Writer
 	}
 	s.http = &http.Server{
-		Handler:           conform(resumable(s.gcs.HTTPHandler())),
+		Handler:           conform(keepChunks(s.gcs.HTTPHandler())),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          log.New(errorLog, "fake-gcs-server: ", log.LstdFlags),
 	}
