@@ -56,7 +56,7 @@ func (b *syncBuffer) count(t *testing.T, severity, msg, id string) int {
 
 // start starts a server that is closed when the test ends, logging to the
 // returned buffer, which the test log shows if the test fails.
-func start(t *testing.T, opts gcs.Options) (*gcs.Server, *syncBuffer) {
+func start(t testing.TB, opts gcs.Options) (*gcs.Server, *syncBuffer) {
 	t.Helper()
 	logs := &syncBuffer{}
 	opts.Logger = logging.New(logs, slog.LevelDebug)
@@ -78,7 +78,7 @@ func start(t *testing.T, opts gcs.Options) (*gcs.Server, *syncBuffer) {
 }
 
 // client returns s.Client, closed when the test ends.
-func client(t *testing.T, s *gcs.Server) *storage.Client {
+func client(t testing.TB, s *gcs.Server) *storage.Client {
 	t.Helper()
 	c, err := s.Client(t.Context())
 	if err != nil {
@@ -89,7 +89,7 @@ func client(t *testing.T, s *gcs.Server) *storage.Client {
 }
 
 // bucket creates a bucket on s.
-func bucket(t *testing.T, s *gcs.Server, name string) {
+func bucket(t testing.TB, s *gcs.Server, name string) {
 	t.Helper()
 	if err := s.CreateBucket(t.Context(), name); err != nil {
 		t.Fatalf("CreateBucket(%q): %v", name, err)

@@ -275,19 +275,9 @@ func TestResumable_wholeWithoutRange(t *testing.T) {
 // load-csv stages its Avro files, and deletes it: the emulator's side of a
 // staging upload, where a fresh heap costs most on a VM.
 func BenchmarkResumableUpload(b *testing.B) {
-	s, err := gcs.Start(b.Context(), gcs.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close(b.Context())
-	if err := s.CreateBucket(b.Context(), "staging"); err != nil {
-		b.Fatal(err)
-	}
-	c, err := s.Client(b.Context())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
+	s, _ := start(b, gcs.Options{})
+	bucket(b, s, "staging")
+	c := client(b, s)
 	data := make([]byte, 128<<20)
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range data {
