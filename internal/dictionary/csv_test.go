@@ -563,6 +563,36 @@ func TestReader_rawReused(t *testing.T) {
 	}
 }
 
+func TestReader_keyOfRefusedRow(t *testing.T) {
+	t.Parallel()
+	// The first row is refused with a valid id, the second for its id: its
+	// key is nil, not the first row's.
+	data := "5,Ann,not a time,1,1\nx,Bob,2021-07-27T16:02:08Z,1,1\n7,Cy,2021-07-27T16:02:08Z,1,1\n"
+	r := table(t, "hired_employees").NewReader(strings.NewReader(data))
+	var keys []any
+	for {
+		rec, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, errKey(rec.Err))
+	}
+	if diff := cmp.Diff([]any{int64(5), nil, nil}, keys); diff != "" {
+		t.Errorf("keys of the refused rows (-want +got):\n%s", diff)
+	}
+}
+
+// errKey is the key of a refused row, and nil for a valid one.
+func errKey(e *dictionary.RowError) any {
+	if e == nil {
+		return nil
+	}
+	return e.Key
+}
+
 func BenchmarkReader(b *testing.B) {
 	data, err := os.ReadFile(filepath.Join(datasetDir(b), "hired_employees.csv"))
 	if err != nil {

@@ -60,6 +60,9 @@ func (t *Table) parseRecord(row int64, record []string, values []any) (Row, *Row
 	if values == nil {
 		values = make([]any, len(t.Fields))
 	}
+	// values may hold a refused row's: a field that fails must leave nil,
+	// not the value of an earlier row, for RowError.Key.
+	clear(values)
 	var errs []FieldError
 	for i, f := range t.Fields {
 		v, fe := f.parseText(record[i])
