@@ -77,11 +77,15 @@ type Reader struct {
 	// raw, value and ends hold the current record: its bytes, its fields'
 	// values end to end, and where each value ends in value. raw is kept
 	// when readRecord reads it, and is in the buffer of in otherwise.
-	raw    []byte
-	kept   []byte
-	value  []byte
-	ends   []int
-	fields []string
+	raw  []byte
+	kept []byte
+	// rawText is raw in a string of its own when plain: the record was
+	// read by plainRecord.
+	rawText string
+	plain   bool
+	value   []byte
+	ends    []int
+	fields  []string
 	// offset is where the current record starts in the input.
 	offset int64
 	// consumed counts the bytes read from in. arena holds the text of
@@ -121,13 +125,74 @@ func (t *Table) NewLimitedReader(r io.Reader, limits Limits) *Reader {
 // Next returns io.EOF at the end of the input; any other error is an I/O
 // error from the underlying reader, returned again by every later call.
 func (r *Reader) Next() (Record, error) {
+	line, broke, err := r.read()
+	if err != nil {
+		return Record{}, err
+	}
+	if broke != nil {
+		return Record{Line: line, Offset: r.offset, Raw: r.raw, Err: r.table.rowError(line, *broke)}, nil
+	}
+	// The rows' values are cut from slabs of slabRows rows: one
+	// allocation for many rows, each row's slice its own for good.
+	width, n := len(r.table.Fields), len(r.slab)
+	if n+width > cap(r.slab) {
+		r.slab, n = make([]any, 0, slabRows*width), 0
+	}
+	row, rowErr := r.table.ParseRecordInto(line, r.fields, r.slab[n:n+width:n+width])
+	if rowErr == nil {
+		r.slab = r.slab[:n+width]
+	}
+	return Record{Line: line, Offset: r.offset, Raw: r.raw, Row: row, Err: rowErr}, nil
+}
+
+// Fields is a record as read from the file, before its values are
+// validated: what Reader.NextFields returns.
+type Fields struct {
+	// Line and Offset are those of Record.
+	Line   int64
+	Offset int64
+	// Raw is Record.Raw, in a string of its own.
+	Raw string
+	// Values are the record's fields, unquoted, for Table.ParseRecordInto.
+	// The slice is reused by the next call; its strings are their own.
+	Values []string
+	// Err is the rule the record broke while being read (malformed,
+	// record_too_long or too_many_fields), numbered with Line; Values is
+	// nil then. It is nil otherwise.
+	Err *RowError
+}
+
+// NextFields is Next without the validation of the values: the record's
+// fields, kept in strings of their own, so that validating them can be done
+// elsewhere, on other goroutines, with Table.ParseRecordInto. Records read
+// by NextFields and by Next are the same, header skipped, and so are its
+// errors.
+func (r *Reader) NextFields() (Fields, error) {
+	line, broke, err := r.read()
+	if err != nil {
+		return Fields{}, err
+	}
+	raw := r.rawText
+	if !r.plain {
+		raw = string(r.raw)
+	}
+	if broke != nil {
+		return Fields{Line: line, Offset: r.offset, Raw: raw, Err: r.table.rowError(line, *broke)}, nil
+	}
+	return Fields{Line: line, Offset: r.offset, Raw: raw, Values: r.fields}, nil
+}
+
+// read reads the next record that is not the header row into r.raw and,
+// unless it broke a rule while being read, r.fields. It returns the
+// record's first line and the rule it broke.
+func (r *Reader) read() (int64, *FieldError, error) {
 	if r.err != nil {
-		return Record{}, r.err
+		return 0, nil, r.err
 	}
 	if r.in == nil {
 		if err := r.start(); err != nil {
 			r.err = fmt.Errorf("read %s CSV: %w", r.table.Name, err)
-			return Record{}, r.err
+			return 0, nil, r.err
 		}
 	}
 	for {
@@ -142,11 +207,11 @@ func (r *Reader) Next() (Record, error) {
 			r.in.Reset(nil)
 			buffers.Put(r.in)
 			r.in = nil
-			return Record{}, err
+			return 0, nil, err
 		}
 		if broke != nil {
 			r.first = false
-			return Record{Line: line, Offset: r.offset, Raw: r.raw, Err: r.table.rowError(line, *broke)}, nil
+			return line, broke, nil
 		}
 		if r.first {
 			r.first = false
@@ -154,17 +219,7 @@ func (r *Reader) Next() (Record, error) {
 				continue
 			}
 		}
-		// The rows' values are cut from slabs of slabRows rows: one
-		// allocation for many rows, each row's slice its own for good.
-		width, n := len(r.table.Fields), len(r.slab)
-		if n+width > cap(r.slab) {
-			r.slab, n = make([]any, 0, slabRows*width), 0
-		}
-		row, rowErr := r.table.parseRecord(line, r.fields, r.slab[n:n+width:n+width])
-		if rowErr == nil {
-			r.slab = r.slab[:n+width]
-		}
-		return Record{Line: line, Offset: r.offset, Raw: r.raw, Row: row, Err: rowErr}, nil
+		return line, nil, nil
 	}
 }
 
@@ -199,6 +254,7 @@ func (r *Reader) nextRecord() (int64, *FieldError, error) {
 	if line, ok := r.plainRecord(); ok {
 		return line, nil, nil
 	}
+	r.plain = false
 	line, broke, err := r.readRecord()
 	if err == nil && broke == nil {
 		r.splitFields()
@@ -227,6 +283,7 @@ func (r *Reader) plainRecord() (int64, bool) {
 	// raw stays valid until the next read of r.in: the next call to Next.
 	r.raw = raw
 	s := r.text(buf, len(raw))
+	r.rawText, r.plain = s, true
 	r.fields = r.fields[:0]
 	for {
 		i := strings.IndexByte(s, ',')

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -31,15 +32,20 @@ func readAll(tb testing.TB, tbl *dictionary.Table, src io.Reader) ([]readRecord,
 	return readAllLimited(tb, tbl, src, dictionary.Limits{})
 }
 
-// readAllLimited reads every record of src within limits.
+// readAllLimited reads every record of src within limits. When the input
+// reads without error, it reads it again with NextFields and validates the
+// fields with ParseRecordInto once every record is read (the fields are
+// the reader's no longer), and checks that this gives what Next gave.
 func readAllLimited(tb testing.TB, tbl *dictionary.Table, src io.Reader, limits dictionary.Limits) ([]readRecord, error) {
 	tb.Helper()
-	r := tbl.NewLimitedReader(src, limits)
+	var seen bytes.Buffer
+	r := tbl.NewLimitedReader(io.TeeReader(src, &seen), limits)
 	var got []readRecord
+	var keys []any
 	for {
 		rec, err := r.Next()
 		if errors.Is(err, io.EOF) {
-			return got, nil
+			break
 		}
 		if err != nil {
 			return got, err
@@ -49,7 +55,57 @@ func readAllLimited(tb testing.TB, tbl *dictionary.Table, src io.Reader, limits 
 			tb.Errorf("record on line %d after a record on line %d", rec.Line, got[n-1].Line)
 		}
 		got = append(got, readRecord{Line: rec.Line, Raw: string(rec.Raw), Values: rec.Row.Values, Rules: fieldRules(rec.Err)})
+		keys = append(keys, errKey(rec.Err))
 	}
+	fields, fieldKeys := readFields(tb, tbl, bytes.NewReader(seen.Bytes()), limits)
+	if diff := cmp.Diff(got, fields); diff != "" {
+		tb.Errorf("NextFields and ParseRecordInto differ from Next (-Next +NextFields):\n%s", diff)
+	}
+	if diff := cmp.Diff(keys, fieldKeys); diff != "" {
+		tb.Errorf("the keys of the refused rows differ (-Next +NextFields):\n%s", diff)
+	}
+	return got, nil
+}
+
+// readFields reads every record of src with NextFields, then validates
+// the records that were read whole with ParseRecordInto, into one slice
+// of values reused from record to record.
+func readFields(tb testing.TB, tbl *dictionary.Table, src io.Reader, limits dictionary.Limits) ([]readRecord, []any) {
+	tb.Helper()
+	r := tbl.NewLimitedReader(src, limits)
+	var read []dictionary.Fields
+	for {
+		rec, err := r.NextFields()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			tb.Fatalf("NextFields: %v", err)
+		}
+		rec.Values = slices.Clone(rec.Values)
+		read = append(read, rec)
+	}
+	var got []readRecord
+	var keys []any
+	values := make([]any, len(tbl.Fields))
+	for _, rec := range read {
+		rerr := rec.Err
+		var row dictionary.Row
+		if rerr == nil {
+			row, rerr = tbl.ParseRecordInto(rec.Line, rec.Values, values)
+		}
+		got = append(got, readRecord{Line: rec.Line, Raw: rec.Raw, Values: slices.Clone(row.Values), Rules: fieldRules(rerr)})
+		keys = append(keys, errKey(rerr))
+	}
+	return got, keys
+}
+
+// errKey is the key of a refused row, and nil for a valid one.
+func errKey(e *dictionary.RowError) any {
+	if e == nil {
+		return nil
+	}
+	return e.Key
 }
 
 // sources returns ways to feed data to a Reader: whole, and in small reads
@@ -583,14 +639,6 @@ func TestReader_keyOfRefusedRow(t *testing.T) {
 	if diff := cmp.Diff([]any{int64(5), nil, nil}, keys); diff != "" {
 		t.Errorf("keys of the refused rows (-want +got):\n%s", diff)
 	}
-}
-
-// errKey is the key of a refused row, and nil for a valid one.
-func errKey(e *dictionary.RowError) any {
-	if e == nil {
-		return nil
-	}
-	return e.Key
 }
 
 func BenchmarkReader(b *testing.B) {

@@ -45,12 +45,13 @@ func (r Row) Map() map[string]any {
 // returns the typed row. On failure it returns every rule the record broke,
 // numbered with row (the line number).
 func (t *Table) ParseRecord(row int64, record []string) (Row, *RowError) {
-	return t.parseRecord(row, record, nil)
+	return t.ParseRecordInto(row, record, nil)
 }
 
-// parseRecord is ParseRecord with the row's values in values when it has
-// one element per field, or in a new slice when it is nil.
-func (t *Table) parseRecord(row int64, record []string, values []any) (Row, *RowError) {
+// ParseRecordInto is ParseRecord with the row's values in values when it
+// has one element per field, or in a new slice when it is nil. It is safe
+// for concurrent use.
+func (t *Table) ParseRecordInto(row int64, record []string, values []any) (Row, *RowError) {
 	if len(record) != len(t.Fields) {
 		return Row{}, t.rowError(row, FieldError{
 			Rule:    RuleFieldCount,

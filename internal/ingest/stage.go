@@ -9,6 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime"
+	"sync"
 	"time"
 
 	"cloud.google.com/go/bigquery"
@@ -177,38 +179,50 @@ func (s *Stager) stageFrom(ctx context.Context, o Object, t *dictionary.Table, r
 	validOut := &stagingFile{s: s, name: stagingName("valid", t.Name, o.IngestionID()), schema: warehouse.RawSchema(t), seed: o.IngestionID(), out: valid, chunk: stageChunk}
 	rejectOut := &stagingFile{s: s, name: stagingName("rejects", t.Name, o.IngestionID()), schema: warehouse.SystemSchema(warehouse.RejectedRows), seed: o.IngestionID(), out: rejects, chunk: rejectsChunk}
 
-	// One goroutine reads and validates the records into batches while
-	// this one encodes them: the two halves of the work overlap.
+	// One goroutine reads the records into batches, validators check them,
+	// and this one encodes them in the file's order: the three parts of
+	// the work overlap, on every CPU.
 	ctx, cancel := context.WithCancel(ctx)
-	rr := &recordReader{s: s, o: o, t: t, reader: t.NewLimitedReader(src, s.limits), st: st, log: log,
-		full: make(chan *recordBatch, 1), free: make(chan *recordBatch, 3)}
-	for range cap(rr.free) {
-		rr.free <- &recordBatch{}
+	rr := newRecordReader(s, o, t.NewLimitedReader(src, s.limits), runtime.GOMAXPROCS(0))
+	var validators sync.WaitGroup
+	for range rr.validators {
+		validators.Go(func() { rr.validate(t) })
 	}
 	go rr.run(ctx)
 	defer func() {
 		// The reader stops, and no longer reads the file, before it is
 		// closed.
 		cancel()
-		for range rr.full {
+		for range rr.ordered {
 		}
+		validators.Wait()
 	}()
 	// The ingestion columns are the same for every row, boxed once.
 	ingestionID := o.IngestionID()
 	var id, at any = ingestionID, ingestedAt
 	rejectedAt := time.Now()
 	values := make([]any, 0, len(t.Fields)+3)
-	for b := range rr.full {
+	logged := 0
+	for b := range rr.ordered {
+		<-b.done
 		if b.err != nil {
 			return nil, b.err
 		}
+		st.RowsRead += int64(len(b.lines))
+		st.Valid += int64(len(b.valid))
 		for i, row := range b.valid {
-			values = append(append(values[:0], row...), id, at, b.lines[i])
+			values = append(append(values[:0], row...), id, at, b.validLines[i])
 			if err := validOut.write(ctx, values); err != nil {
 				return nil, err
 			}
 		}
 		for _, rej := range b.rejects {
+			st.Rejected++
+			st.RejectedByRule[rej.err.Errors[0].Rule]++
+			if logged < s.rejectLogLimit {
+				logged++
+				log.Warn("row rejected", "line", rej.line, "errors", dictionary.Loggable(rej.err.Errors))
+			}
 			row := warehouse.RejectedRow(rejectedAt, ingestionID, t.Name, o.URI(), o.Generation, rej.line, b.raw[rej.from:rej.to], rej.err)
 			if err := rejectOut.write(ctx, row); err != nil {
 				return nil, err
@@ -216,8 +230,8 @@ func (s *Stager) stageFrom(ctx context.Context, o Object, t *dictionary.Table, r
 		}
 		rr.free <- b
 	}
-	if st.Rejected > int64(rr.logged) {
-		log.Warn(fmt.Sprintf("%d more rejected rows not logged one by one; rejected_rows has them all", st.Rejected-int64(rr.logged)),
+	if st.Rejected > int64(logged) {
+		log.Warn(fmt.Sprintf("%d more rejected rows not logged one by one; rejected_rows has them all", st.Rejected-int64(logged)),
 			"rejected", st.Rejected, "rejected_by_rule", st.RejectedByRule)
 	}
 	var err error
@@ -233,15 +247,27 @@ func (s *Stager) stageFrom(ctx context.Context, o Object, t *dictionary.Table, r
 // batchRecords is the number of records of a recordBatch.
 const batchRecords = 1024
 
-// recordBatch is what up to batchRecords records gave: the valid rows'
-// values and lines, and the rejected records. err ends the batches: the
-// file cannot be read further.
+// recordBatch is up to batchRecords records of the file: their fields as
+// read, then what their validation gave, the valid rows' values and lines
+// and the rejected records. err ends the batches: the file cannot be read
+// further.
 type recordBatch struct {
-	valid   [][]any
-	lines   []int64
-	rejects []rejectedRecord
-	raw     []byte // the rejected records' bytes, end to end
-	err     error
+	// Set by the reader: each record's line, raw text and fields (end to
+	// end, record i's ending at ends[i]), or the rule it broke while read.
+	lines  []int64
+	raws   []string
+	fields []string
+	ends   []int
+	broke  []*dictionary.RowError
+	err    error
+
+	// Set by a validator, which then signals done.
+	valid      [][]any
+	validLines []int64
+	values     []any // the valid rows' values, end to end
+	rejects    []rejectedRecord
+	raw        []byte // the rejected records' bytes, end to end
+	done       chan struct{}
 }
 
 // rejectedRecord is a record that broke a rule: its line, its bytes in
@@ -253,25 +279,40 @@ type rejectedRecord struct {
 }
 
 // recordReader reads a file's records into batches, on a goroutine of its
-// own. It counts into st, which the receiver of its batches reads once
-// they are all received.
+// own, and hands them to its validators and, in the file's order, to the
+// encoding goroutine.
 type recordReader struct {
 	s      *Stager
 	o      Object
-	t      *dictionary.Table
 	reader *dictionary.Reader
-	st     *Staged
-	log    *slog.Logger
-	logged int
+	// read counts the records read.
+	read       int64
+	validators int
 
-	full chan *recordBatch // batches read, closed after the last one
-	free chan *recordBatch // batches received, to read into again
+	ordered chan *recordBatch // batches read, in order; closed after the last one
+	work    chan *recordBatch // batches read, to validate; closed with ordered
+	free    chan *recordBatch // batches encoded, to read into again
 }
 
-// run sends batches until the end of the file, an error or the end of ctx,
-// and closes full.
+// newRecordReader returns a recordReader of reader with the given number of
+// validators, and enough batches for each to have one while the reader
+// fills one and the encoding goroutine encodes another.
+func newRecordReader(s *Stager, o Object, reader *dictionary.Reader, validators int) *recordReader {
+	validators = max(validators, 1)
+	batches := validators + 2
+	r := &recordReader{s: s, o: o, reader: reader, validators: validators,
+		ordered: make(chan *recordBatch, batches), work: make(chan *recordBatch, batches), free: make(chan *recordBatch, batches)}
+	for range batches {
+		r.free <- &recordBatch{done: make(chan struct{}, 1)}
+	}
+	return r
+}
+
+// run reads batches until the end of the file, an error or the end of ctx,
+// and closes ordered and work.
 func (r *recordReader) run(ctx context.Context) {
-	defer close(r.full)
+	defer close(r.work)
+	defer close(r.ordered)
 	for {
 		var b *recordBatch
 		select {
@@ -279,10 +320,10 @@ func (r *recordReader) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		}
-		b.valid, b.lines, b.rejects, b.raw, b.err = b.valid[:0], b.lines[:0], b.rejects[:0], b.raw[:0], nil
+		b.lines, b.raws, b.fields, b.ends, b.broke, b.err = b.lines[:0], b.raws[:0], b.fields[:0], b.ends[:0], b.broke[:0], nil
 		more := true
-		for len(b.valid)+len(b.rejects) < batchRecords {
-			rec, err := r.reader.Next()
+		for len(b.lines) < batchRecords {
+			rec, err := r.reader.NextFields()
 			if errors.Is(err, io.EOF) {
 				more = false
 				break
@@ -292,32 +333,51 @@ func (r *recordReader) run(ctx context.Context) {
 				more = false
 				break
 			}
-			r.st.RowsRead++
-			if rec.Err == nil {
-				// A row's values are its own (see dictionary.Reader).
-				b.valid = append(b.valid, rec.Row.Values)
-				b.lines = append(b.lines, rec.Line)
-				r.st.Valid++
-				continue
-			}
-			r.st.Rejected++
-			r.st.RejectedByRule[rec.Err.Errors[0].Rule]++
-			from := len(b.raw)
-			b.raw = append(b.raw, rec.Raw...)
-			b.rejects = append(b.rejects, rejectedRecord{line: rec.Line, from: from, to: len(b.raw), err: rec.Err})
-			if r.logged < r.s.rejectLogLimit {
-				r.logged++
-				r.log.Warn("row rejected", "line", rec.Line, "errors", dictionary.Loggable(rec.Err.Errors))
-			}
+			r.read++
+			b.lines = append(b.lines, rec.Line)
+			b.raws = append(b.raws, rec.Raw)
+			b.fields = append(b.fields, rec.Values...)
+			b.ends = append(b.ends, len(b.fields))
+			b.broke = append(b.broke, rec.Err)
 		}
-		select {
-		case r.full <- b:
-		case <-ctx.Done():
-			return
-		}
+		r.ordered <- b
+		r.work <- b
 		if !more {
 			return
 		}
+	}
+}
+
+// validate validates the records of the batches of work until it is
+// closed.
+func (r *recordReader) validate(t *dictionary.Table) {
+	width := len(t.Fields)
+	for b := range r.work {
+		b.valid, b.validLines, b.rejects, b.raw = b.valid[:0], b.validLines[:0], b.rejects[:0], b.raw[:0]
+		if cap(b.values) < batchRecords*width {
+			b.values = make([]any, 0, batchRecords*width)
+		}
+		b.values = b.values[:0]
+		from := 0
+		for i, line := range b.lines {
+			fields := b.fields[from:b.ends[i]]
+			from = b.ends[i]
+			rowErr := b.broke[i]
+			if rowErr == nil {
+				n := len(b.values)
+				var row dictionary.Row
+				if row, rowErr = t.ParseRecordInto(line, fields, b.values[n:n+width:n+width]); rowErr == nil {
+					b.values = b.values[:n+width]
+					b.valid = append(b.valid, row.Values)
+					b.validLines = append(b.validLines, line)
+					continue
+				}
+			}
+			at := len(b.raw)
+			b.raw = append(b.raw, b.raws[i]...)
+			b.rejects = append(b.rejects, rejectedRecord{line: line, from: at, to: len(b.raw), err: rowErr})
+		}
+		b.done <- struct{}{}
 	}
 }
 
@@ -326,11 +386,11 @@ func (r *recordReader) run(ctx context.Context) {
 func (r *recordReader) readError(err error) error {
 	var ge *gzipError
 	if errors.As(err, &ge) {
-		return permanent(ge.err, "malformed gzip after %d records", r.st.RowsRead)
+		return permanent(ge.err, "malformed gzip after %d records", r.read)
 	}
 	var le *gzipLimitError
 	if errors.As(err, &le) {
-		return permanent(le, "gzip file refused after %d records", r.st.RowsRead)
+		return permanent(le, "gzip file refused after %d records", r.read)
 	}
 	return fmt.Errorf("read %s: %w", r.o.URI(), err)
 }

@@ -3,6 +3,8 @@ package ingest_test
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"reflect"
 	"strings"
@@ -102,4 +104,94 @@ func avroRecords(t *testing.T, file []byte) []any {
 		t.Fatalf("Avro file: %v", err)
 	}
 	return records
+}
+
+// TestStageFrom_order stages a file of many batches, with refused records
+// among valid ones, and checks that both staged files keep the file's
+// order, whatever the number of validators.
+func TestStageFrom_order(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	stager, err := ingest.NewStager(e.lc, dictionary.Default(), e.gcs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var data bytes.Buffer
+	var wantValid, wantRejected []int64
+	for line := int64(1); line <= 20000; line++ {
+		switch {
+		case line%7 == 0:
+			fmt.Fprintf(&data, "%d,Refused,not a time,1,2\n", line)
+			wantRejected = append(wantRejected, line)
+		case line%11 == 0:
+			fmt.Fprintf(&data, "%d,\"Quoted, Name\",2021-07-27T16:02:08Z,1,2\n", line)
+			wantValid = append(wantValid, line)
+		default:
+			fmt.Fprintf(&data, "%d,Name %d,2021-07-27T16:02:08Z,1,2\n", line, line)
+			wantValid = append(wantValid, line)
+		}
+	}
+	o := ingest.Object{Bucket: e.lc.Landing, Name: "hired_employees.csv", Generation: 1, Size: int64(data.Len())}
+	var valid, rejects bytes.Buffer
+	st, err := stager.StageFrom(context.Background(), o, bytes.NewReader(data.Bytes()), &valid, &rejects)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.RowsRead != 20000 || st.Valid != int64(len(wantValid)) || st.Rejected != int64(len(wantRejected)) {
+		t.Errorf("StageFrom: %+v, want %d valid rows and %d rejected", st, len(wantValid), len(wantRejected))
+	}
+	column := func(file []byte, name string) []int64 {
+		var got []int64
+		for _, rec := range avroRecords(t, file) {
+			v := rec.(map[string]any)[name]
+			if u, ok := v.(map[string]any); ok {
+				v = u["long"]
+			}
+			got = append(got, v.(int64))
+		}
+		return got
+	}
+	if got := column(valid.Bytes(), "_ordinal"); !reflect.DeepEqual(got, wantValid) {
+		t.Errorf("the valid rows' lines are not the file's, in order: %d lines, first %v", len(got), got[:min(len(got), 10)])
+	}
+	if got := column(valid.Bytes(), "id"); !reflect.DeepEqual(got, wantValid) {
+		t.Errorf("the valid rows' ids are not the file's, in order: %d ids, first %v", len(got), got[:min(len(got), 10)])
+	}
+	if got := column(rejects.Bytes(), "row_number"); !reflect.DeepEqual(got, wantRejected) {
+		t.Errorf("the rejects' lines are not the file's, in order: %d lines, first %v", len(got), got[:min(len(got), 10)])
+	}
+}
+
+// TestStageFrom_writeError checks that a failing destination ends the
+// staging with its error, while the file is being read and validated.
+func TestStageFrom_writeError(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	stager, err := ingest.NewStager(e.lc, dictionary.Default(), e.gcs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var data bytes.Buffer
+	for line := 1; line <= 50000; line++ {
+		fmt.Fprintf(&data, "%d,Name %d,2021-07-27T16:02:08Z,1,2\n", line, line)
+	}
+	o := ingest.Object{Bucket: e.lc.Landing, Name: "hired_employees.csv", Generation: 1, Size: int64(data.Len())}
+	errFull := errors.New("disk full")
+	_, err = stager.StageFrom(context.Background(), o, bytes.NewReader(data.Bytes()), &failingWriter{after: 64 << 10, err: errFull}, io.Discard)
+	if !errors.Is(err, errFull) {
+		t.Errorf("StageFrom to a failing writer: %v, want %v", err, errFull)
+	}
+}
+
+// failingWriter fails every write once after bytes were written.
+type failingWriter struct {
+	after int
+	err   error
+}
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if w.after -= len(p); w.after < 0 {
+		return 0, w.err
+	}
+	return len(p), nil
 }
