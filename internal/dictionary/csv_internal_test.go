@@ -59,6 +59,25 @@ func TestReader_boundedBuffer(t *testing.T) {
 	}
 }
 
+// FuzzPlainInteger holds the fast path of integers to strconv.ParseInt:
+// when it takes a string, ParseInt gives the same value, greater than 0,
+// and it takes every such value of up to 18 digits.
+func FuzzPlainInteger(f *testing.F) {
+	for _, s := range []string{"1", "4535", "007", "0", "-1", "+1", "", " 1", "1 ", "1e3", "0x10", "123456789012345678", "1234567890123456789", "9223372036854775807"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := plainInteger(s)
+		want, err := strconv.ParseInt(s, 10, 64)
+		if ok && (err != nil || got != want || got <= 0) {
+			t.Fatalf("plainInteger(%q) = %d, strconv.ParseInt = %d, %v", s, got, want, err)
+		}
+		if !ok && err == nil && want > 0 && len(s) <= 18 && strconv.FormatInt(want, 10) == strings.TrimLeft(s, "0") {
+			t.Fatalf("plainInteger(%q) refused the common form", s)
+		}
+	})
+}
+
 // FuzzPlainTimestamp holds the fast path of timestamps to time.Parse: when
 // it takes a string, time.Parse gives the same time, and it takes the
 // common form.

@@ -409,6 +409,9 @@ func isJSONInteger(raw []byte) bool {
 }
 
 func (f Field) parseInteger(s string) (any, *FieldError) {
+	if n, ok := plainInteger(s); ok {
+		return n, nil
+	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if errors.Is(err, strconv.ErrRange) {
 		return nil, f.fail(RuleRange, "does not fit in a 64-bit integer")
@@ -420,6 +423,25 @@ func (f Field) parseInteger(s string) (any, *FieldError) {
 		return nil, f.fail(RuleRange, "must be greater than 0")
 	}
 	return n, nil
+}
+
+// plainInteger parses the common form of a valid integer: 1 to 18 ASCII
+// digits, of a value greater than 0. It reports false for any other string,
+// which strconv.ParseInt then reads: the result is the same
+// (FuzzPlainInteger holds it to that).
+func plainInteger(s string) (int64, bool) {
+	if len(s) == 0 || len(s) > 18 {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		d := s[i] - '0'
+		if d > 9 {
+			return 0, false
+		}
+		n = n*10 + int64(d)
+	}
+	return n, n > 0
 }
 
 // BigQuery TIMESTAMP bounds.
