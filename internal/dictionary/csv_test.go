@@ -39,23 +39,9 @@ func readAll(tb testing.TB, tbl *dictionary.Table, src io.Reader) ([]readRecord,
 func readAllLimited(tb testing.TB, tbl *dictionary.Table, src io.Reader, limits dictionary.Limits) ([]readRecord, error) {
 	tb.Helper()
 	var seen bytes.Buffer
-	r := tbl.NewLimitedReader(io.TeeReader(src, &seen), limits)
-	var got []readRecord
-	var keys []any
-	for {
-		rec, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return got, err
-		}
-		checkResult(tb, tbl, rec.Line, rec.Row, rec.Err)
-		if n := len(got); n > 0 && rec.Line <= got[n-1].Line {
-			tb.Errorf("record on line %d after a record on line %d", rec.Line, got[n-1].Line)
-		}
-		got = append(got, readRecord{Line: rec.Line, Raw: string(rec.Raw), Values: rec.Row.Values, Rules: fieldRules(rec.Err)})
-		keys = append(keys, errKey(rec.Err))
+	got, keys, err := nextAll(tb, tbl, tbl.NewLimitedReader(io.TeeReader(src, &seen), limits))
+	if err != nil {
+		return got, err
 	}
 	fields, fieldKeys := readFields(tb, tbl, bytes.NewReader(seen.Bytes()), limits)
 	if diff := cmp.Diff(got, fields); diff != "" {
@@ -65,6 +51,30 @@ func readAllLimited(tb testing.TB, tbl *dictionary.Table, src io.Reader, limits 
 		tb.Errorf("the keys of the refused rows differ (-Next +NextFields):\n%s", diff)
 	}
 	return got, nil
+}
+
+// nextAll reads every record of r with Next, checking the invariants of
+// each, and returns them with the keys of the refused rows (nil for a
+// valid one).
+func nextAll(tb testing.TB, tbl *dictionary.Table, r *dictionary.Reader) ([]readRecord, []any, error) {
+	tb.Helper()
+	var got []readRecord
+	var keys []any
+	for {
+		rec, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return got, keys, nil
+		}
+		if err != nil {
+			return got, keys, err
+		}
+		checkResult(tb, tbl, rec.Line, rec.Row, rec.Err)
+		if n := len(got); n > 0 && rec.Line <= got[n-1].Line {
+			tb.Errorf("record on line %d after a record on line %d", rec.Line, got[n-1].Line)
+		}
+		got = append(got, readRecord{Line: rec.Line, Raw: string(rec.Raw), Values: rec.Row.Values, Rules: fieldRules(rec.Err)})
+		keys = append(keys, errKey(rec.Err))
+	}
 }
 
 // readFields reads every record of src with NextFields, then validates
@@ -624,17 +634,10 @@ func TestReader_keyOfRefusedRow(t *testing.T) {
 	// The first row is refused with a valid id, the second for its id: its
 	// key is nil, not the first row's.
 	data := "5,Ann,not a time,1,1\nx,Bob,2021-07-27T16:02:08Z,1,1\n7,Cy,2021-07-27T16:02:08Z,1,1\n"
-	r := table(t, "hired_employees").NewReader(strings.NewReader(data))
-	var keys []any
-	for {
-		rec, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		keys = append(keys, errKey(rec.Err))
+	tbl := table(t, "hired_employees")
+	_, keys, err := nextAll(t, tbl, tbl.NewReader(strings.NewReader(data)))
+	if err != nil {
+		t.Fatal(err)
 	}
 	if diff := cmp.Diff([]any{int64(5), nil, nil}, keys); diff != "" {
 		t.Errorf("keys of the refused rows (-want +got):\n%s", diff)

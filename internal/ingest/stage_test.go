@@ -85,6 +85,17 @@ func TestStageFrom(t *testing.T) {
 	}
 }
 
+// newStager returns a test environment and a Stager of its buckets.
+func newStager(t *testing.T) (*env, *ingest.Stager) {
+	t.Helper()
+	e := newEnv(t, nil)
+	stager, err := ingest.NewStager(e.lc, dictionary.Default(), e.gcs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, stager
+}
+
 // avroRecords decodes an Avro container file.
 func avroRecords(t *testing.T, file []byte) []any {
 	t.Helper()
@@ -111,11 +122,7 @@ func avroRecords(t *testing.T, file []byte) []any {
 // order, whatever the number of validators.
 func TestStageFrom_order(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
-	stager, err := ingest.NewStager(e.lc, dictionary.Default(), e.gcs, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, stager := newStager(t)
 	var data bytes.Buffer
 	var wantValid, wantRejected []int64
 	for line := int64(1); line <= 20000; line++ {
@@ -166,18 +173,14 @@ func TestStageFrom_order(t *testing.T) {
 // staging with its error, while the file is being read and validated.
 func TestStageFrom_writeError(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
-	stager, err := ingest.NewStager(e.lc, dictionary.Default(), e.gcs, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, stager := newStager(t)
 	var data bytes.Buffer
 	for line := 1; line <= 50000; line++ {
 		fmt.Fprintf(&data, "%d,Name %d,2021-07-27T16:02:08Z,1,2\n", line, line)
 	}
 	o := ingest.Object{Bucket: e.lc.Landing, Name: "hired_employees.csv", Generation: 1, Size: int64(data.Len())}
 	errFull := errors.New("disk full")
-	_, err = stager.StageFrom(context.Background(), o, bytes.NewReader(data.Bytes()), &failingWriter{after: 64 << 10, err: errFull}, io.Discard)
+	_, err := stager.StageFrom(context.Background(), o, bytes.NewReader(data.Bytes()), &failingWriter{after: 64 << 10, err: errFull}, io.Discard)
 	if !errors.Is(err, errFull) {
 		t.Errorf("StageFrom to a failing writer: %v, want %v", err, errFull)
 	}
