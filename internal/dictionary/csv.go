@@ -79,10 +79,9 @@ type Reader struct {
 	// when readRecord reads it, and is in the buffer of in otherwise.
 	raw  []byte
 	kept []byte
-	// rawText is raw in a string of its own when plain: the record was
-	// read by plainRecord.
+	// rawText is raw in a string of its own when plainRecord read the
+	// record, and empty otherwise (a record it reads is never empty).
 	rawText string
-	plain   bool
 	value   []byte
 	ends    []int
 	fields  []string
@@ -148,9 +147,8 @@ func (r *Reader) Next() (Record, error) {
 // Fields is a record as read from the file, before its values are
 // validated: what Reader.NextFields returns.
 type Fields struct {
-	// Line and Offset are those of Record.
-	Line   int64
-	Offset int64
+	// Line is Record.Line.
+	Line int64
 	// Raw is Record.Raw, in a string of its own.
 	Raw string
 	// Values are the record's fields, unquoted, for Table.ParseRecordInto.
@@ -173,13 +171,13 @@ func (r *Reader) NextFields() (Fields, error) {
 		return Fields{}, err
 	}
 	raw := r.rawText
-	if !r.plain {
+	if raw == "" {
 		raw = string(r.raw)
 	}
 	if broke != nil {
-		return Fields{Line: line, Offset: r.offset, Raw: raw, Err: r.table.rowError(line, *broke)}, nil
+		return Fields{Line: line, Raw: raw, Err: r.table.rowError(line, *broke)}, nil
 	}
-	return Fields{Line: line, Offset: r.offset, Raw: raw, Values: r.fields}, nil
+	return Fields{Line: line, Raw: raw, Values: r.fields}, nil
 }
 
 // read reads the next record that is not the header row into r.raw and,
@@ -254,7 +252,7 @@ func (r *Reader) nextRecord() (int64, *FieldError, error) {
 	if line, ok := r.plainRecord(); ok {
 		return line, nil, nil
 	}
-	r.plain = false
+	r.rawText = ""
 	line, broke, err := r.readRecord()
 	if err == nil && broke == nil {
 		r.splitFields()
@@ -283,7 +281,7 @@ func (r *Reader) plainRecord() (int64, bool) {
 	// raw stays valid until the next read of r.in: the next call to Next.
 	r.raw = raw
 	s := r.text(buf, len(raw))
-	r.rawText, r.plain = s, true
+	r.rawText = s
 	r.fields = r.fields[:0]
 	for {
 		i := strings.IndexByte(s, ',')

@@ -183,7 +183,7 @@ func (s *Stager) stageFrom(ctx context.Context, o Object, t *dictionary.Table, r
 	// and this one encodes them in the file's order: the three parts of
 	// the work overlap, on every CPU.
 	ctx, cancel := context.WithCancel(ctx)
-	rr := newRecordReader(s, o, t.NewLimitedReader(src, s.limits), runtime.GOMAXPROCS(0))
+	rr := newRecordReader(o, t.NewLimitedReader(src, s.limits), runtime.GOMAXPROCS(0))
 	var validators sync.WaitGroup
 	for range rr.validators {
 		validators.Go(func() { rr.validate(t) })
@@ -282,7 +282,6 @@ type rejectedRecord struct {
 // own, and hands them to its validators and, in the file's order, to the
 // encoding goroutine.
 type recordReader struct {
-	s      *Stager
 	o      Object
 	reader *dictionary.Reader
 	// read counts the records read.
@@ -297,10 +296,10 @@ type recordReader struct {
 // newRecordReader returns a recordReader of reader with the given number of
 // validators, and enough batches for each to have one while the reader
 // fills one and the encoding goroutine encodes another.
-func newRecordReader(s *Stager, o Object, reader *dictionary.Reader, validators int) *recordReader {
+func newRecordReader(o Object, reader *dictionary.Reader, validators int) *recordReader {
 	validators = max(validators, 1)
 	batches := validators + 2
-	r := &recordReader{s: s, o: o, reader: reader, validators: validators,
+	r := &recordReader{o: o, reader: reader, validators: validators,
 		ordered: make(chan *recordBatch, batches), work: make(chan *recordBatch, batches), free: make(chan *recordBatch, batches)}
 	for range batches {
 		r.free <- &recordBatch{done: make(chan struct{}, 1)}
