@@ -14,7 +14,7 @@
 // file-backed server keeps everything across restarts.
 //
 // Jobs run synchronously: jobs.insert and jobs.query answer when the job is
-// DONE. Writes to one table are serialized; reads run concurrently.
+// DONE, and a job runs to its end even when its client goes away. Writes to one table are serialized; reads run concurrently.
 //
 // Load jobs read AVRO and CSV files from Cloud Storage through
 // Options.Storage (gs:// URIs, at most one * per object name), or the file

@@ -259,6 +259,11 @@ func (s *Server) newJob(project string, body []byte) (*bq.Job, queryParams, erro
 // run runs a reserved job to completion and records it. The returned error
 // is the emulator's own failure; the job's failure is in its status.
 func (s *Server) run(ctx context.Context, rec *jobRecord, qp queryParams) error {
+	// A job runs to its end whatever becomes of the request that inserted
+	// it, as in BigQuery: a client killed or timed out mid-job, asking
+	// again by the job's id, finds it DONE with its outcome, not failed
+	// with "context canceled".
+	ctx = context.WithoutCancel(ctx)
 	job := rec.Job
 	ref := job.JobReference
 	now := nowMillis()

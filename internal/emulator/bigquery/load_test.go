@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 	"cloud.google.com/go/storage"
 	"github.com/google/go-cmp/cmp"
 	"github.com/linkedin/goavro/v2"
+	"google.golang.org/api/option"
 
 	emulator "github.com/hiring-pipeline/hiring-pipeline/internal/emulator/bigquery"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/emulator/gcs"
@@ -40,6 +43,13 @@ type loadEnv struct {
 
 func newLoadEnv(t testing.TB) *loadEnv {
 	t.Helper()
+	return newLoadEnvVia(t, nil)
+}
+
+// newLoadEnvVia is newLoadEnv with the emulator reading Cloud Storage
+// through rt, or through the default transport when rt is nil.
+func newLoadEnvVia(t testing.TB, rt http.RoundTripper) *loadEnv {
+	t.Helper()
 	ctx := context.Background()
 	gs, err := gcs.Start(ctx, gcs.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -54,6 +64,10 @@ func newLoadEnv(t testing.TB) *loadEnv {
 		t.Fatalf("CreateBucket: %v", err)
 	}
 	sc, err := gs.Client(ctx)
+	if rt != nil {
+		sc, err = storage.NewClient(ctx, option.WithEndpoint(gs.URL()+"/storage/v1/"), option.WithoutAuthentication(),
+			option.WithHTTPClient(&http.Client{Transport: rt}))
+	}
 	if err != nil {
 		t.Fatalf("gcs Client: %v", err)
 	}
@@ -619,6 +633,74 @@ func TestLoad_CreateTable(t *testing.T) {
 
 // BenchmarkLoadAvro loads one Avro file of a million hired_employees rows
 // and reports the rows loaded per second.
+// TestLoad_ClientGone checks that a load job runs to its end when the
+// client that inserted it goes away mid-job (killed, or timed out), as a
+// BigQuery job does: asked for again by its id, it is DONE and loaded.
+func TestLoad_ClientGone(t *testing.T) {
+	t.Parallel()
+	gate := &readGate{object: "slow.avro", reading: make(chan struct{}), release: make(chan struct{})}
+	e := newLoadEnvVia(t, gate)
+	uri := e.putAvro(t, "slow.avro", hiredAvro, hired(1, "Ada", time.Date(2021, 7, 27, 16, 2, 8, 0, time.UTC), 1, 2))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	ref := bigquery.NewGCSReference(uri)
+	ref.SourceFormat = bigquery.Avro
+	ref.AvroOptions = &bigquery.AvroOptions{UseAvroLogicalTypes: true}
+	l := e.client.Dataset("d").Table("gone").LoaderFrom(ref)
+	l.JobID = "client_gone"
+	ran := make(chan error, 1)
+	go func() {
+		_, err := l.Run(ctx)
+		ran <- err
+	}()
+	<-gate.reading
+	cancel()
+	if err := <-ran; err == nil {
+		t.Fatal("jobs.insert answered after its client was gone")
+	}
+	// The server notices the closed connection within this time; a job
+	// tied to the request fails then, before the read goes on.
+	time.Sleep(500 * time.Millisecond)
+	close(gate.release)
+
+	job, err := e.client.JobFromID(context.Background(), "client_gone")
+	if err != nil {
+		t.Fatalf("JobFromID: %v", err)
+	}
+	status, err := job.Wait(context.Background())
+	if err != nil {
+		t.Fatalf("Wait: %v", err)
+	}
+	if err := status.Err(); err != nil {
+		t.Fatalf("the job failed when its client went away: %v", err)
+	}
+	if got := e.read(t, "SELECT id FROM d.gone"); len(got) != 1 || got[0][0] != int64(1) {
+		t.Errorf("d.gone holds %v, want the row of id 1", got)
+	}
+}
+
+// readGate is a transport that holds the first download of an object until
+// release is closed, and says when it starts on reading; the download fails
+// if its request is cancelled meanwhile.
+type readGate struct {
+	object  string
+	once    sync.Once
+	reading chan struct{}
+	release chan struct{}
+}
+
+func (g *readGate) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/"+g.object) {
+		g.once.Do(func() { close(g.reading) })
+		select {
+		case <-g.release:
+		case <-r.Context().Done():
+			return nil, r.Context().Err()
+		}
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
 func BenchmarkLoadAvro(b *testing.B) {
 	const rows = 1_000_000
 	e := newLoadEnv(b)
