@@ -79,7 +79,7 @@ func FuzzPlainInteger(f *testing.F) {
 }
 
 // FuzzPlainTimestamp holds the fast path of timestamps to time.Parse: when
-// it takes a string, time.Parse gives the same time, and it takes the
+// it takes a string, time.Parse gives the same instant, and it takes the
 // common form.
 func FuzzPlainTimestamp(f *testing.F) {
 	for _, s := range []string{"2021-07-27T16:02:08Z", "2020-02-29T23:59:59Z", "2021-02-29T00:00:00Z", "1900-02-29T00:00:00Z", "2000-02-29T00:00:00Z", "0000-01-01T00:00:00Z",
@@ -89,7 +89,7 @@ func FuzzPlainTimestamp(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		got, ok := plainTimestamp(s)
 		want, err := time.Parse(time.RFC3339Nano, s)
-		if ok && (err != nil || !got.Equal(want) || got.Location() != time.UTC) {
+		if ok && (err != nil || got != want.UnixMicro()) {
 			t.Fatalf("plainTimestamp(%q) = %v, time.Parse = %v, %v", s, got, want, err)
 		}
 		if !ok && err == nil && len(s) == 20 && want.Year() >= 1 && strings.HasSuffix(s, "Z") && want.Format(time.RFC3339) == s {

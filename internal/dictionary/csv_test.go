@@ -35,7 +35,8 @@ func readAll(tb testing.TB, tbl *dictionary.Table, src io.Reader) ([]readRecord,
 // readAllLimited reads every record of src within limits. When the input
 // reads without error, it reads it again with NextFields and validates the
 // fields with ParseRecordInto once every record is read (the fields are
-// the reader's no longer), and checks that this gives what Next gave.
+// the reader's no longer), and checks that this gives what Next gave, and
+// that ParseRecordValues decides as ParseRecordInto does.
 func readAllLimited(tb testing.TB, tbl *dictionary.Table, src io.Reader, limits dictionary.Limits) ([]readRecord, error) {
 	tb.Helper()
 	var seen bytes.Buffer
@@ -79,7 +80,8 @@ func nextAll(tb testing.TB, tbl *dictionary.Table, r *dictionary.Reader) ([]read
 
 // readFields reads every record of src with NextFields, then validates
 // the records that were read whole with ParseRecordInto, into one slice
-// of values reused from record to record.
+// of values reused from record to record, and with ParseRecordValues,
+// whose values and errors it holds to ParseRecordInto's.
 func readFields(tb testing.TB, tbl *dictionary.Table, src io.Reader, limits dictionary.Limits) ([]readRecord, []any) {
 	tb.Helper()
 	r := tbl.NewLimitedReader(src, limits)
@@ -98,16 +100,39 @@ func readFields(tb testing.TB, tbl *dictionary.Table, src io.Reader, limits dict
 	var got []readRecord
 	var keys []any
 	values := make([]any, len(tbl.Fields))
+	typed := make([]dictionary.Value, len(tbl.Fields))
 	for _, rec := range read {
 		rerr := rec.Err
 		var row dictionary.Row
 		if rerr == nil {
 			row, rerr = tbl.ParseRecordInto(rec.Line, rec.Values, values)
+			checkTypedValues(tb, tbl, rec, row, rerr, typed)
 		}
 		got = append(got, readRecord{Line: rec.Line, Raw: rec.Raw, Values: slices.Clone(row.Values), Rules: fieldRules(rerr)})
 		keys = append(keys, errKey(rerr))
 	}
 	return got, keys
+}
+
+// checkTypedValues validates rec with ParseRecordValues into typed, reused from
+// record to record, and holds the result to ParseRecordInto's: row and rerr.
+func checkTypedValues(tb testing.TB, tbl *dictionary.Table, rec dictionary.Fields, row dictionary.Row, rerr *dictionary.RowError, typed []dictionary.Value) {
+	tb.Helper()
+	terr := tbl.ParseRecordValues(rec.Line, rec.Values, typed)
+	if diff := cmp.Diff(rerr, terr); diff != "" {
+		tb.Errorf("line %d: ParseRecordValues and ParseRecordInto refuse differently (-Into +Values):\n%s", rec.Line, diff)
+		return
+	}
+	if terr != nil {
+		return
+	}
+	boxed := make([]any, len(typed))
+	for i, f := range tbl.Fields {
+		boxed[i] = typed[i].Any(f.Type)
+	}
+	if diff := cmp.Diff(row.Values, boxed); diff != "" {
+		tb.Errorf("line %d: ParseRecordValues and ParseRecordInto differ (-Into +Values):\n%s", rec.Line, diff)
+	}
 }
 
 // errKey is the key of a refused row, and nil for a valid one.

@@ -41,6 +41,30 @@ func (r Row) Map() map[string]any {
 	return m
 }
 
+// Value is a validated value of a field, unboxed: an INTEGER in Int, a
+// TIMESTAMP in Int as microseconds since the Unix epoch, a STRING in Str,
+// and Null for a NULL in a NULLABLE field. Table.ParseRecordValues gives
+// them, for callers that would otherwise box every value into an any.
+type Value struct {
+	Str  string
+	Int  int64
+	Null bool
+}
+
+// Any returns v as Row.Values holds a value of a field of type t.
+func (v Value) Any(t Type) any {
+	switch {
+	case v.Null:
+		return nil
+	case t == Integer:
+		return v.Int
+	case t == Timestamp:
+		return time.UnixMicro(v.Int).UTC()
+	default:
+		return v.Str
+	}
+}
+
 // ParseRecord validates a CSV record, whose fields are in schema order, and
 // returns the typed row. On failure it returns every rule the record broke,
 // numbered with row (the line number).
@@ -77,6 +101,35 @@ func (t *Table) ParseRecordInto(row int64, record []string, values []any) (Row, 
 		return Row{}, &RowError{Table: t.Name, Row: row, Errors: errs, Key: values[0]}
 	}
 	return Row{Table: t, Values: values}, nil
+}
+
+// ParseRecordValues is ParseRecordInto with the values unboxed, in values,
+// of one element per field. It decides as ParseRecordInto does and returns
+// the same error. It is safe for concurrent use.
+func (t *Table) ParseRecordValues(row int64, record []string, values []Value) *RowError {
+	if len(record) != len(t.Fields) {
+		_, rerr := t.ParseRecordInto(row, record, nil)
+		return rerr
+	}
+	var errs []FieldError
+	keyOK := false
+	for i, f := range t.Fields {
+		v, fe := f.parseValue(record[i])
+		if fe != nil {
+			errs = append(errs, *fe)
+			continue
+		}
+		values[i] = v
+		keyOK = keyOK || i == 0
+	}
+	if errs == nil {
+		return nil
+	}
+	rerr := &RowError{Table: t.Name, Row: row, Errors: errs}
+	if keyOK {
+		rerr.Key = values[0].Any(t.Fields[0].Type)
+	}
+	return rerr
 }
 
 // ParseObjectString is ParseObject for an object held in a string, in one
@@ -126,12 +179,12 @@ func (t *Table) scanObject(s string, values []any) bool {
 			if i >= len(s) {
 				return false
 			}
-			var v any
+			var v Value
 			v, i, ok = t.Fields[f].scanValue(s, i)
 			if !ok {
 				return false
 			}
-			values[f] = v
+			values[f] = v.Any(t.Fields[f].Type)
 			i = skipSpace(s, i)
 			if i >= len(s) {
 				return false
@@ -160,41 +213,41 @@ func (t *Table) scanObject(s string, values []any) bool {
 // scanValue reads a valid value of the field at s[i:]: null in a NULLABLE
 // field, or a plain string or integer that passes the field's rules. It
 // returns the value and the index after it.
-func (f Field) scanValue(s string, i int) (any, int, bool) {
+func (f Field) scanValue(s string, i int) (Value, int, bool) {
 	switch c := s[i]; {
 	case c == '"':
 		str, next, ok := scanString(s, i)
 		if !ok || f.Type == Integer || strings.TrimSpace(str) == "" {
-			return nil, 0, false
+			return Value{}, 0, false
 		}
-		var v any
+		var v Value
 		var fe *FieldError
 		if f.Type == Timestamp {
-			v, fe = f.parseTimestamp(str)
+			v.Int, fe = f.parseTimestamp(str)
 		} else {
-			v, fe = f.checkString(str)
+			v.Str, fe = f.checkString(str)
 		}
 		return v, next, fe == nil
 	case c == 'n':
 		if f.Required || !strings.HasPrefix(s[i:], "null") {
-			return nil, 0, false
+			return Value{}, 0, false
 		}
-		return nil, i + len("null"), true
+		return Value{Null: true}, i + len("null"), true
 	case c == '-' || c >= '1' && c <= '9':
 		if f.Type != Integer {
-			return nil, 0, false
+			return Value{}, 0, false
 		}
 		j := i + 1
 		for j < len(s) && s[j] >= '0' && s[j] <= '9' {
 			j++
 		}
 		if j < len(s) && (s[j] == '.' || s[j] == 'e' || s[j] == 'E') || s[i:j] == "-" || s[i] == '-' && s[i+1] == '0' {
-			return nil, 0, false
+			return Value{}, 0, false
 		}
-		v, fe := f.parseInteger(s[i:j])
-		return v, j, fe == nil
+		n, fe := f.parseInteger(s[i:j])
+		return Value{Int: n}, j, fe == nil
 	}
-	return nil, 0, false
+	return Value{}, 0, false
 }
 
 // scanString reads a JSON string at s[i:] that has no escape, no control
@@ -260,7 +313,7 @@ func (t *Table) ParseObject(row int64, object []byte) (Row, *RowError) {
 			errs = append(errs, *fe)
 			continue
 		}
-		values[i] = v
+		values[i] = v.Any(t.Fields[i].Type)
 	}
 	for i, f := range t.Fields {
 		if !seen[i] && f.Required {
@@ -325,69 +378,84 @@ func malformedJSON(err error) *FieldError {
 
 // parseText validates a CSV field.
 func (f Field) parseText(s string) (any, *FieldError) {
+	v, fe := f.parseValue(s)
+	if fe != nil {
+		return nil, fe
+	}
+	return v.Any(f.Type), nil
+}
+
+// parseValue validates a CSV field into its unboxed value.
+func (f Field) parseValue(s string) (Value, *FieldError) {
 	if strings.TrimSpace(s) == "" {
 		if f.Required {
-			return nil, f.fail(RuleRequired, "is required but empty")
+			return Value{}, f.fail(RuleRequired, "is required but empty")
 		}
-		return nil, nil
+		return Value{Null: true}, nil
 	}
+	var v Value
+	var fe *FieldError
 	switch f.Type {
 	case Integer:
-		return f.parseInteger(s)
+		v.Int, fe = f.parseInteger(s)
 	case Timestamp:
-		return f.parseTimestamp(s)
+		v.Int, fe = f.parseTimestamp(s)
 	default:
-		return f.checkString(s)
+		v.Str, fe = f.checkString(s)
 	}
+	return v, fe
 }
 
 // parseJSON validates a JSON member value.
-func (f Field) parseJSON(raw json.RawMessage) (any, *FieldError) {
+func (f Field) parseJSON(raw json.RawMessage) (Value, *FieldError) {
 	raw = bytes.TrimSpace(raw)
 	if string(raw) == "null" {
 		if f.Required {
-			return nil, f.fail(RuleRequired, "is required but null")
+			return Value{}, f.fail(RuleRequired, "is required but null")
 		}
-		return nil, nil
+		return Value{Null: true}, nil
 	}
 	var s string
 	isString := len(raw) > 0 && raw[0] == '"'
 	if isString {
 		if !utf8.Valid(raw) {
-			return nil, f.fail(RuleEncoding, "is not valid UTF-8")
+			return Value{}, f.fail(RuleEncoding, "is not valid UTF-8")
 		}
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, f.fail(RuleMalformed, "not a valid JSON string")
+			return Value{}, f.fail(RuleMalformed, "not a valid JSON string")
 		}
 		if strings.TrimSpace(s) == "" && f.Required {
-			return nil, f.fail(RuleRequired, "is required but empty")
+			return Value{}, f.fail(RuleRequired, "is required but empty")
 		}
 	}
 	switch f.Type {
 	case Integer:
 		if isString {
-			return nil, f.fail(RuleType, "must be a JSON number, not a string")
+			return Value{}, f.fail(RuleType, "must be a JSON number, not a string")
 		}
 		if !isJSONInteger(raw) {
-			return nil, f.fail(RuleType, "must be an integer")
+			return Value{}, f.fail(RuleType, "must be an integer")
 		}
-		return f.parseInteger(string(raw))
+		n, fe := f.parseInteger(string(raw))
+		return Value{Int: n}, fe
 	case Timestamp:
 		if !isString {
-			return nil, f.fail(RuleType, "must be an RFC 3339 string")
+			return Value{}, f.fail(RuleType, "must be an RFC 3339 string")
 		}
 		if strings.TrimSpace(s) == "" {
-			return nil, nil
+			return Value{Null: true}, nil
 		}
-		return f.parseTimestamp(s)
+		ts, fe := f.parseTimestamp(s)
+		return Value{Int: ts}, fe
 	default:
 		if !isString {
-			return nil, f.fail(RuleType, "must be a JSON string")
+			return Value{}, f.fail(RuleType, "must be a JSON string")
 		}
 		if strings.TrimSpace(s) == "" {
-			return nil, nil
+			return Value{Null: true}, nil
 		}
-		return f.checkString(s)
+		str, fe := f.checkString(s)
+		return Value{Str: str}, fe
 	}
 }
 
@@ -408,19 +476,19 @@ func isJSONInteger(raw []byte) bool {
 	return true
 }
 
-func (f Field) parseInteger(s string) (any, *FieldError) {
+func (f Field) parseInteger(s string) (int64, *FieldError) {
 	if n, ok := plainInteger(s); ok {
 		return n, nil
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if errors.Is(err, strconv.ErrRange) {
-		return nil, f.fail(RuleRange, "does not fit in a 64-bit integer")
+		return 0, f.fail(RuleRange, "does not fit in a 64-bit integer")
 	}
 	if err != nil {
-		return nil, f.fail(RuleType, "not an integer")
+		return 0, f.fail(RuleType, "not an integer")
 	}
 	if n <= 0 {
-		return nil, f.fail(RuleRange, "must be greater than 0")
+		return 0, f.fail(RuleRange, "must be greater than 0")
 	}
 	return n, nil
 }
@@ -450,31 +518,33 @@ var (
 	maxTimestamp = time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC)
 )
 
-func (f Field) parseTimestamp(s string) (any, *FieldError) {
-	if ts, ok := plainTimestamp(s); ok {
-		return ts, nil
+// parseTimestamp returns the timestamp s names, as microseconds since the
+// Unix epoch.
+func (f Field) parseTimestamp(s string) (int64, *FieldError) {
+	if us, ok := plainTimestamp(s); ok {
+		return us, nil
 	}
 	ts, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil || !validOffset(s) {
-		return nil, f.fail(RuleFormat, "not an RFC 3339 timestamp with a zone, such as 2021-07-27T16:02:08Z")
+		return 0, f.fail(RuleFormat, "not an RFC 3339 timestamp with a zone, such as 2021-07-27T16:02:08Z")
 	}
 	if finerThanMicroseconds(s) {
-		return nil, f.fail(RuleFormat, "more precise than microseconds")
+		return 0, f.fail(RuleFormat, "more precise than microseconds")
 	}
-	ts = ts.UTC()
 	if ts.Before(minTimestamp) || ts.After(maxTimestamp) {
-		return nil, f.fail(RuleFormat, "outside 0001-01-01 to 9999-12-31 UTC")
+		return 0, f.fail(RuleFormat, "outside 0001-01-01 to 9999-12-31 UTC")
 	}
-	return ts, nil
+	return ts.UnixMicro(), nil
 }
 
 // plainTimestamp parses the common form of a timestamp, such as
-// 2021-07-27T16:02:08Z: UTC, whole seconds, from year 0001. It reports false
-// for any other string, which time.Parse then reads: the result is the same
-// (FuzzPlainTimestamp holds it to that).
-func plainTimestamp(s string) (time.Time, bool) {
+// 2021-07-27T16:02:08Z: UTC, whole seconds, from year 0001, into
+// microseconds since the Unix epoch. It reports false for any other string,
+// which time.Parse then reads: the result is the same (FuzzPlainTimestamp
+// holds it to that).
+func plainTimestamp(s string) (int64, bool) {
 	if len(s) != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != 'Z' {
-		return time.Time{}, false
+		return 0, false
 	}
 	num := func(i, n int) (int, bool) {
 		v := 0
@@ -494,9 +564,25 @@ func plainTimestamp(s string) (time.Time, bool) {
 	second, ok6 := num(17, 2)
 	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || year < 1 || month < 1 || month > 12 || day < 1 ||
 		day > daysIn(time.Month(month), year) || hour > 23 || minute > 59 || second > 59 {
-		return time.Time{}, false
+		return 0, false
 	}
-	return time.Date(year, time.Month(month), day, hour, minute, second, 0, time.UTC), true
+	secs := daysSinceEpoch(year, month, day)*86400 + int64(hour*3600+minute*60+second)
+	return secs * 1e6, true
+}
+
+// daysSinceEpoch returns the days from 1970-01-01 to a date of the
+// proleptic Gregorian calendar, counted in eras of 400 years (146,097
+// days) from 0000-03-01, so that a leap day ends its year.
+func daysSinceEpoch(year, month, day int) int64 {
+	if month <= 2 {
+		year--
+	}
+	era := year / 400 // year >= 0 here: the form starts at year 0001
+	yearOfEra := year - era*400
+	monthFromMarch := (month + 9) % 12
+	dayOfYear := (153*monthFromMarch+2)/5 + day - 1
+	dayOfEra := yearOfEra*365 + yearOfEra/4 - yearOfEra/100 + dayOfYear
+	return int64(era*146097+dayOfEra) - 719468
 }
 
 // daysIn returns the number of days of a month of the proleptic Gregorian
@@ -539,25 +625,25 @@ func finerThanMicroseconds(s string) bool {
 	return false
 }
 
-func (f Field) checkString(s string) (any, *FieldError) {
+func (f Field) checkString(s string) (string, *FieldError) {
 	if plainASCII(s) {
 		// Valid UTF-8 of one character per byte, without control
 		// characters: only the length is left to check.
 		if f.MaxLength > 0 && len(s) > f.MaxLength {
-			return nil, f.fail(RuleTooLong, fmt.Sprintf("has %d characters, at most %d allowed", len(s), f.MaxLength))
+			return "", f.fail(RuleTooLong, fmt.Sprintf("has %d characters, at most %d allowed", len(s), f.MaxLength))
 		}
 		return s, nil
 	}
 	if !utf8.ValidString(s) {
-		return nil, f.fail(RuleEncoding, "is not valid UTF-8")
+		return "", f.fail(RuleEncoding, "is not valid UTF-8")
 	}
 	if f.MaxLength > 0 {
 		if n := utf8.RuneCountInString(s); n > f.MaxLength {
-			return nil, f.fail(RuleTooLong, fmt.Sprintf("has %d characters, at most %d allowed", n, f.MaxLength))
+			return "", f.fail(RuleTooLong, fmt.Sprintf("has %d characters, at most %d allowed", n, f.MaxLength))
 		}
 	}
 	if strings.ContainsFunc(s, isControl) {
-		return nil, f.fail(RuleControlCharacter, "contains a control character (U+0000 to U+001F, such as a tab or a line break, or U+007F)")
+		return "", f.fail(RuleControlCharacter, "contains a control character (U+0000 to U+001F, such as a tab or a line break, or U+007F)")
 	}
 	return s, nil
 }
