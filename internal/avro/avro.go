@@ -221,26 +221,61 @@ func (w *Writer) writeBlock(b *block) error {
 // bool, string, []byte or time.Time, or nil for NULL in a NULLABLE column. It
 // returns the error of an earlier block, if any.
 func (w *Writer) Write(values []any) error {
-	if err, ok := w.err.Load().(error); ok {
-		return fmt.Errorf("avro.Writer: %w", err)
+	if err := w.failed(); err != nil {
+		return err
 	}
 	if len(values) != len(w.cols) {
 		return fmt.Errorf("avro.Writer: %d values for %d columns", len(values), len(w.cols))
 	}
-	if w.cur == nil {
-		w.cur = <-w.free
-	}
-	data, err := appendRow(w.cur.data, w.cols, values)
+	b := w.block()
+	data, err := appendRow(b.data, w.cols, values)
 	if err != nil {
 		return fmt.Errorf("avro.Writer: %w", err)
 	}
-	w.cur.data = data
+	b.data = data
+	w.added()
+	return nil
+}
+
+// WriteEncoded adds a row already in the Avro binary encoding of the
+// Writer's schema: for rows encoded with AppendLong, AppendString,
+// AppendNull and AppendNonNull away from the Writer, on other goroutines.
+// The caller answers for the encoding; nothing checks it. It returns the
+// error of an earlier block, if any.
+func (w *Writer) WriteEncoded(row []byte) error {
+	if err := w.failed(); err != nil {
+		return err
+	}
+	b := w.block()
+	b.data = append(b.data, row...)
+	w.added()
+	return nil
+}
+
+// failed returns the error of an earlier block, if any.
+func (w *Writer) failed() error {
+	if err, ok := w.err.Load().(error); ok {
+		return fmt.Errorf("avro.Writer: %w", err)
+	}
+	return nil
+}
+
+// block returns the block being filled.
+func (w *Writer) block() *block {
+	if w.cur == nil {
+		w.cur = <-w.free
+	}
+	return w.cur
+}
+
+// added counts a row added to the current block, and hands the block to
+// the writing goroutine when it is full.
+func (w *Writer) added() {
 	w.cur.rows++
 	w.rows++
 	if w.cur.rows == batchRows {
 		w.flush()
 	}
-	return nil
 }
 
 // flush hands the current block to the writing goroutine.
@@ -267,6 +302,22 @@ func (w *Writer) Close() error {
 	return nil
 }
 
+// AppendLong appends the Avro binary encoding of a long, which is also that
+// of a timestamp-micros (microseconds since the Unix epoch).
+func AppendLong(b []byte, v int64) []byte { return binary.AppendVarint(b, v) }
+
+// AppendString appends the Avro binary encoding of a string.
+func AppendString(b []byte, s string) []byte {
+	return append(binary.AppendVarint(b, int64(len(s))), s...)
+}
+
+// AppendNull appends a NULL of a NULLABLE column, the union ["null", T].
+func AppendNull(b []byte) []byte { return append(b, 0) }
+
+// AppendNonNull appends the union branch of a value of a NULLABLE column,
+// ["null", T]: the value's own encoding follows.
+func AppendNonNull(b []byte) []byte { return append(b, 2) }
+
 // appendRow appends the Avro binary encoding of one record of cols to b.
 func appendRow(b []byte, cols []column, values []any) ([]byte, error) {
 	for i, c := range cols {
@@ -275,10 +326,10 @@ func appendRow(b []byte, cols []column, values []any) ([]byte, error) {
 			// A NULLABLE column is the union ["null", type]: the branch's
 			// index, then the value of a non-null branch.
 			if v == nil {
-				b = append(b, 0)
+				b = AppendNull(b)
 				continue
 			}
-			b = append(b, 2)
+			b = AppendNonNull(b)
 		}
 		var ok bool
 		if b, ok = appendValue(b, c.kind, v); !ok {
@@ -294,7 +345,7 @@ func appendValue(b []byte, k kind, v any) ([]byte, bool) {
 	switch k {
 	case kindLong:
 		if x, ok := v.(int64); ok {
-			return binary.AppendVarint(b, x), true
+			return AppendLong(b, x), true
 		}
 	case kindDouble:
 		if x, ok := v.(float64); ok {
@@ -309,7 +360,7 @@ func appendValue(b []byte, k kind, v any) ([]byte, bool) {
 		}
 	case kindString:
 		if x, ok := v.(string); ok {
-			return append(binary.AppendVarint(b, int64(len(x))), x...), true
+			return AppendString(b, x), true
 		}
 	case kindBytes:
 		if x, ok := v.([]byte); ok {
@@ -317,7 +368,7 @@ func appendValue(b []byte, k kind, v any) ([]byte, bool) {
 		}
 	case kindTimestamp:
 		if x, ok := v.(time.Time); ok {
-			return binary.AppendVarint(b, x.Unix()*1e6+int64(x.Nanosecond()/1e3)), true
+			return AppendLong(b, x.Unix()*1e6+int64(x.Nanosecond()/1e3)), true
 		}
 	case kindDate:
 		if x, ok := v.(time.Time); ok {
