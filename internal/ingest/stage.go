@@ -175,18 +175,23 @@ func (s *Stager) stageFrom(ctx context.Context, o Object, t *dictionary.Table, r
 	if ingestedAt.IsZero() {
 		ingestedAt = time.Now()
 	}
+	ingestionID := o.IngestionID()
+	enc, err := newRowEncoder(t, ingestionID, ingestedAt)
+	if err != nil {
+		return nil, err
+	}
 	st := &Staged{Table: t.Name, RejectedByRule: map[dictionary.Rule]int64{}}
-	validOut := &stagingFile{s: s, name: stagingName("valid", t.Name, o.IngestionID()), schema: warehouse.RawSchema(t), seed: o.IngestionID(), out: valid, chunk: stageChunk}
-	rejectOut := &stagingFile{s: s, name: stagingName("rejects", t.Name, o.IngestionID()), schema: warehouse.SystemSchema(warehouse.RejectedRows), seed: o.IngestionID(), out: rejects, chunk: rejectsChunk}
+	validOut := &stagingFile{s: s, name: stagingName("valid", t.Name, ingestionID), schema: warehouse.RawSchema(t), seed: ingestionID, out: valid, chunk: stageChunk}
+	rejectOut := &stagingFile{s: s, name: stagingName("rejects", t.Name, ingestionID), schema: warehouse.SystemSchema(warehouse.RejectedRows), seed: ingestionID, out: rejects, chunk: rejectsChunk}
 
-	// One goroutine reads the records into batches, validators check them,
-	// and this one encodes them in the file's order: the three parts of
-	// the work overlap, on every CPU.
+	// One goroutine reads the records into batches, validators check and
+	// encode them, and this one writes them in the file's order: the three
+	// parts of the work overlap, on every CPU.
 	ctx, cancel := context.WithCancel(ctx)
 	rr := newRecordReader(o, t.NewLimitedReader(src, s.limits), runtime.GOMAXPROCS(0))
 	var validators sync.WaitGroup
 	for range rr.validators {
-		validators.Go(func() { rr.validate(t) })
+		validators.Go(func() { rr.validate(t, enc) })
 	}
 	go rr.run(ctx)
 	defer func() {
@@ -197,11 +202,7 @@ func (s *Stager) stageFrom(ctx context.Context, o Object, t *dictionary.Table, r
 		}
 		validators.Wait()
 	}()
-	// The ingestion columns are the same for every row, boxed once.
-	ingestionID := o.IngestionID()
-	var id, at any = ingestionID, ingestedAt
 	rejectedAt := time.Now()
-	values := make([]any, 0, len(t.Fields)+3)
 	logged := 0
 	for b := range rr.ordered {
 		<-b.done
@@ -209,12 +210,13 @@ func (s *Stager) stageFrom(ctx context.Context, o Object, t *dictionary.Table, r
 			return nil, b.err
 		}
 		st.RowsRead += int64(len(b.lines))
-		st.Valid += int64(len(b.valid))
-		for i, row := range b.valid {
-			values = append(append(values[:0], row...), id, at, b.validLines[i])
-			if err := validOut.write(ctx, values); err != nil {
+		st.Valid += int64(len(b.validEnds))
+		from := 0
+		for _, to := range b.validEnds {
+			if err := validOut.writeEncoded(ctx, b.valid[from:to]); err != nil {
 				return nil, err
 			}
+			from = to
 		}
 		for _, rej := range b.rejects {
 			st.Rejected++
@@ -234,7 +236,6 @@ func (s *Stager) stageFrom(ctx context.Context, o Object, t *dictionary.Table, r
 		log.Warn(fmt.Sprintf("%d more rejected rows not logged one by one; rejected_rows has them all", st.Rejected-int64(logged)),
 			"rejected", st.Rejected, "rejected_by_rule", st.RejectedByRule)
 	}
-	var err error
 	if st.ValidURI, err = validOut.close(); err != nil {
 		return nil, err
 	}
@@ -261,13 +262,14 @@ type recordBatch struct {
 	broke  []*dictionary.RowError
 	err    error
 
-	// Set by a validator, which then signals done.
-	valid      [][]any
-	validLines []int64
-	values     []any // the valid rows' values, end to end
-	rejects    []rejectedRecord
-	raw        []byte // the rejected records' bytes, end to end
-	done       chan struct{}
+	// Set by a validator, which then signals done: the valid rows encoded
+	// end to end (row i's ending at validEnds[i]), and the rejected
+	// records.
+	valid     []byte
+	validEnds []int
+	rejects   []rejectedRecord
+	raw       []byte // the rejected records' bytes, end to end
+	done      chan struct{}
 }
 
 // rejectedRecord is a record that broke a rule: its line, its bytes in
@@ -347,28 +349,21 @@ func (r *recordReader) run(ctx context.Context) {
 	}
 }
 
-// validate validates the records of the batches of work until it is
-// closed.
-func (r *recordReader) validate(t *dictionary.Table) {
-	width := len(t.Fields)
+// validate validates the records of the batches of work, and encodes the
+// valid ones with enc, until work is closed.
+func (r *recordReader) validate(t *dictionary.Table, enc *rowEncoder) {
+	values := make([]dictionary.Value, len(t.Fields))
 	for b := range r.work {
-		b.valid, b.validLines, b.rejects, b.raw = b.valid[:0], b.validLines[:0], b.rejects[:0], b.raw[:0]
-		if cap(b.values) < batchRecords*width {
-			b.values = make([]any, 0, batchRecords*width)
-		}
-		b.values = b.values[:0]
+		b.valid, b.validEnds, b.rejects, b.raw = b.valid[:0], b.validEnds[:0], b.rejects[:0], b.raw[:0]
 		from := 0
 		for i, line := range b.lines {
 			fields := b.fields[from:b.ends[i]]
 			from = b.ends[i]
 			rowErr := b.broke[i]
 			if rowErr == nil {
-				n := len(b.values)
-				var row dictionary.Row
-				if row, rowErr = t.ParseRecordInto(line, fields, b.values[n:n+width:n+width]); rowErr == nil {
-					b.values = b.values[:n+width]
-					b.valid = append(b.valid, row.Values)
-					b.validLines = append(b.validLines, line)
+				if rowErr = t.ParseRecordValues(line, fields, values); rowErr == nil {
+					b.valid = enc.append(b.valid, values, line)
+					b.validEnds = append(b.validEnds, len(b.valid))
 					continue
 				}
 			}
@@ -410,24 +405,45 @@ type stagingFile struct {
 	avr *avro.Writer
 }
 
+// write adds a row of values, as avro.Writer.Write takes them.
 func (f *stagingFile) write(ctx context.Context, values []any) error {
-	if f.avr == nil {
-		dst := f.out
-		if dst == nil {
-			f.w = f.s.gcs.Bucket(f.s.bucket).Object(f.name).If(storage.Conditions{DoesNotExist: true}).NewWriter(ctx)
-			f.w.ChunkSize = f.chunk
-			f.w.ContentType = "application/avro"
-			dst = f.w
-		}
-		var err error
-		if f.avr, err = avro.NewWriter(dst, "row", f.schema, f.s.codec, f.seed); err != nil {
-			return err
-		}
+	if err := f.open(ctx); err != nil {
+		return err
 	}
 	if err := f.avr.Write(values); err != nil {
 		return fmt.Errorf("stage gs://%s/%s: %w", f.s.bucket, f.name, err)
 	}
 	return nil
+}
+
+// writeEncoded adds a row already encoded, as avro.Writer.WriteEncoded
+// takes it.
+func (f *stagingFile) writeEncoded(ctx context.Context, row []byte) error {
+	if err := f.open(ctx); err != nil {
+		return err
+	}
+	if err := f.avr.WriteEncoded(row); err != nil {
+		return fmt.Errorf("stage gs://%s/%s: %w", f.s.bucket, f.name, err)
+	}
+	return nil
+}
+
+// open starts the file on its first row: its upload to the staging
+// bucket, or out when it is set.
+func (f *stagingFile) open(ctx context.Context) error {
+	if f.avr != nil {
+		return nil
+	}
+	dst := f.out
+	if dst == nil {
+		f.w = f.s.gcs.Bucket(f.s.bucket).Object(f.name).If(storage.Conditions{DoesNotExist: true}).NewWriter(ctx)
+		f.w.ChunkSize = f.chunk
+		f.w.ContentType = "application/avro"
+		dst = f.w
+	}
+	var err error
+	f.avr, err = avro.NewWriter(dst, "row", f.schema, f.s.codec, f.seed)
+	return err
 }
 
 // close finishes the upload and returns the file's URI, or "" when no row

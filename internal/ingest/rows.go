@@ -1,0 +1,76 @@
+package ingest
+
+import (
+	"fmt"
+	"time"
+
+	"cloud.google.com/go/bigquery"
+
+	"github.com/hiring-pipeline/hiring-pipeline/internal/avro"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/warehouse"
+)
+
+// rowEncoder encodes a file's valid rows, with their ingestion columns, in
+// the Avro binary encoding of the table's raw schema, from the validators'
+// unboxed values: the validators encode the rows, and the encoding goroutine
+// only copies them into blocks. TestRowEncoder holds its files byte for byte
+// to those of avro.Writer.Write with the same rows.
+type rowEncoder struct {
+	// fields are the table's columns: whether each is NULLABLE and a
+	// STRING (an INTEGER or TIMESTAMP is a long).
+	fields []encodedField
+	// ingestion is the encoding of _ingestion_id and _ingested_at, the
+	// same for every row of the file; _ordinal, the line, follows.
+	ingestion []byte
+}
+
+type encodedField struct{ nullable, str bool }
+
+// newRowEncoder returns the rowEncoder of table t's rows ingested as
+// ingestionID at the time at. It refuses a raw schema whose columns are not
+// the table's, then _ingestion_id (STRING), _ingested_at (TIMESTAMP) and
+// _ordinal (INTEGER), all REQUIRED.
+func newRowEncoder(t *dictionary.Table, ingestionID string, at time.Time) (*rowEncoder, error) {
+	schema := warehouse.RawSchema(t)
+	want := []bigquery.FieldType{bigquery.StringFieldType, bigquery.TimestampFieldType, bigquery.IntegerFieldType}
+	if len(schema) != len(t.Fields)+len(want) {
+		return nil, fmt.Errorf("ingest: the raw schema of %s has %d columns for %d fields", t.Name, len(schema), len(t.Fields))
+	}
+	e := &rowEncoder{fields: make([]encodedField, len(t.Fields))}
+	for i, c := range schema[len(t.Fields):] {
+		if c.Type != want[i] || !c.Required {
+			return nil, fmt.Errorf("ingest: ingestion column %s of %s is %s, want a REQUIRED %s", c.Name, t.Name, c.Type, want[i])
+		}
+	}
+	for i, f := range t.Fields {
+		c := schema[i]
+		if c.Name != f.Name || c.Required != f.Required || c.Type != bigquery.FieldType(f.Type) {
+			return nil, fmt.Errorf("ingest: column %d of the raw schema of %s is %s %s, not the field %s", i, t.Name, c.Name, c.Type, f.Name)
+		}
+		e.fields[i] = encodedField{nullable: !f.Required, str: f.Type == dictionary.String}
+	}
+	e.ingestion = avro.AppendLong(avro.AppendString(nil, ingestionID), at.UnixMicro())
+	return e, nil
+}
+
+// append appends the encoding of a valid row, of values as
+// Table.ParseRecordValues gave them, read on line.
+func (e *rowEncoder) append(b []byte, values []dictionary.Value, line int64) []byte {
+	for i, f := range e.fields {
+		v := values[i]
+		if f.nullable {
+			if v.Null {
+				b = avro.AppendNull(b)
+				continue
+			}
+			b = avro.AppendNonNull(b)
+		}
+		if f.str {
+			b = avro.AppendString(b, v.Str)
+		} else {
+			b = avro.AppendLong(b, v.Int)
+		}
+	}
+	return avro.AppendLong(append(b, e.ingestion...), line)
+}

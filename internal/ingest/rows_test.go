@@ -1,0 +1,126 @@
+package ingest
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/hiring-pipeline/hiring-pipeline/internal/avro"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/warehouse"
+)
+
+// TestRowEncoder holds the rows the validators encode to avro.Writer.Write
+// of the same rows' boxed values and ingestion columns: the staged files'
+// blocks are byte-identical, for every table and for one of NULLABLE
+// columns of each type, over several blocks.
+func TestRowEncoder(t *testing.T) {
+	t.Parallel()
+	optional, err := dictionary.Load(fstest.MapFS{"notes.json": {Data: []byte(`[
+		{"name": "id", "type": "INTEGER", "mode": "REQUIRED"},
+		{"name": "note", "type": "STRING", "mode": "NULLABLE", "maxLength": "8"},
+		{"name": "seen", "type": "TIMESTAMP", "mode": "NULLABLE"},
+		{"name": "score", "type": "INTEGER", "mode": "NULLABLE"}]`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables := append(dictionary.Default().Tables(), optional.Tables()...)
+	for _, tbl := range tables {
+		t.Run(tbl.Name, func(t *testing.T) {
+			t.Parallel()
+			const id = "gs://landing/x.csv#7"
+			at := time.Date(2026, 12, 3, 15, 4, 5, 123456000, time.UTC)
+			enc, err := newRowEncoder(tbl, id, at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var boxed, encoded bytes.Buffer
+			bw, err := avro.NewWriter(&boxed, "row", warehouse.RawSchema(tbl), avro.CodecSnappy, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ew, err := avro.NewWriter(&encoded, "row", warehouse.RawSchema(tbl), avro.CodecSnappy, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(5, uint64(len(tbl.Name))))
+			typed := make([]dictionary.Value, len(tbl.Fields))
+			valid := 0
+			for line := int64(1); line <= 9000; line++ {
+				record := make([]string, len(tbl.Fields))
+				for i, f := range tbl.Fields {
+					record[i] = fieldText(rng, f)
+				}
+				row, rerr := tbl.ParseRecordInto(line, record, nil)
+				terr := tbl.ParseRecordValues(line, record, typed)
+				if (rerr == nil) != (terr == nil) {
+					t.Fatalf("line %d %q: ParseRecordInto %v, ParseRecordValues %v", line, record, rerr, terr)
+				}
+				if rerr != nil {
+					continue
+				}
+				valid++
+				if err := bw.Write(append(row.Values, id, at, line)); err != nil {
+					t.Fatal(err)
+				}
+				if err := ew.WriteEncoded(enc.append(nil, typed, line)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, w := range []*avro.Writer{bw, ew} {
+				if err := w.Close(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if valid < 4096 {
+				t.Fatalf("only %d valid rows: fewer than one block", valid)
+			}
+			got, want := afterHeader(t, encoded.Bytes(), id), afterHeader(t, boxed.Bytes(), id)
+			if !bytes.Equal(got, want) {
+				t.Errorf("%d rows: encoded by the validators, %d bytes; by Write, %d bytes", valid, len(got), len(want))
+			}
+		})
+	}
+}
+
+// fieldText returns a CSV field for f: mostly valid, in the common and the
+// less common forms, sometimes empty, sometimes invalid.
+func fieldText(rng *rand.Rand, f dictionary.Field) string {
+	switch n := rng.IntN(20); {
+	case n == 0:
+		return ""
+	case n == 1:
+		return "not valid"
+	}
+	switch f.Type {
+	case dictionary.Integer:
+		if rng.IntN(4) == 0 {
+			return fmt.Sprintf("00%d", rng.Int64N(1000)+1)
+		}
+		return fmt.Sprint(rng.Int64N(1<<62) + 1)
+	case dictionary.Timestamp:
+		ts := time.Unix(rng.Int64N(4e9)-2e9, 0).UTC()
+		if rng.IntN(4) == 0 {
+			return ts.Add(time.Duration(rng.IntN(1e6)) * time.Microsecond).In(time.FixedZone("", -5*3600)).Format(time.RFC3339Nano)
+		}
+		return ts.Format(time.RFC3339)
+	default:
+		return []string{"Ada", "Grace Hopper", "Zoë", "Ñandú Pérez", " spaced "}[rng.IntN(5)]
+	}
+}
+
+// afterHeader returns a file's blocks: what follows the sync marker that
+// ends its header (goavro writes the header's metadata in map order).
+func afterHeader(t *testing.T, file []byte, seed string) []byte {
+	t.Helper()
+	sum := sha256.Sum256([]byte(seed))
+	i := bytes.Index(file, sum[:16])
+	if i < 0 {
+		t.Fatal("no sync marker in the file")
+	}
+	return file[i+16:]
+}
