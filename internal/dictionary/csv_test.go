@@ -694,3 +694,43 @@ func BenchmarkReader(b *testing.B) {
 	}
 	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
 }
+
+// BenchmarkParseRecordValues validates the records of the challenge's
+// hired_employees file, already cut into fields, with ParseRecordValues:
+// the validators' work in load-csv.
+func BenchmarkParseRecordValues(b *testing.B) {
+	data, err := os.ReadFile(filepath.Join(datasetDir(b), "hired_employees.csv"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	tbl := table(b, "hired_employees")
+	r := tbl.NewReader(bytes.NewReader(data))
+	var records []dictionary.Fields
+	for {
+		rec, err := r.NextFields()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		if rec.Err == nil {
+			rec.Values = slices.Clone(rec.Values)
+			records = append(records, rec)
+		}
+	}
+	values := make([]dictionary.Value, len(tbl.Fields))
+	b.ReportAllocs()
+	valid := 0
+	for b.Loop() {
+		for _, rec := range records {
+			if tbl.ParseRecordValues(rec.Line, rec.Values, values) == nil {
+				valid++
+			}
+		}
+	}
+	b.ReportMetric(float64(b.N*len(records))/b.Elapsed().Seconds(), "records/s")
+	if valid == 0 {
+		b.Fatal("no valid record")
+	}
+}
