@@ -33,6 +33,7 @@ func FuzzParseRecord(f *testing.F) {
 		record := []string{a, b, c, d, e}[:int(n)%6]
 		row, rerr := tbl.ParseRecord(11, record)
 		checkResult(t, tbl, 11, row, rerr)
+		checkTypedValues(t, tbl, dictionary.Fields{Line: 11, Values: record}, row, rerr, make([]dictionary.Value, len(tbl.Fields)))
 		if len(record) != len(tbl.Fields) {
 			if diff := cmp.Diff([]fieldRule{{Rule: dictionary.RuleFieldCount}}, fieldRules(rerr)); diff != "" {
 				t.Errorf("%d fields: errors mismatch (-want +got):\n%s", len(record), diff)

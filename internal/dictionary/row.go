@@ -89,8 +89,8 @@ func (t *Table) ParseRecordInto(row int64, record []string, values []any) (Row, 
 	// not the value of an earlier row, for RowError.Key.
 	clear(values)
 	var errs []FieldError
-	for i, f := range t.Fields {
-		v, fe := f.parseText(record[i])
+	for i := range t.Fields {
+		v, fe := t.Fields[i].parseText(record[i])
 		if fe != nil {
 			errs = append(errs, *fe)
 			continue
@@ -113,13 +113,11 @@ func (t *Table) ParseRecordValues(row int64, record []string, values []Value) *R
 	}
 	var errs []FieldError
 	keyOK := false
-	for i, f := range t.Fields {
-		v, fe := f.parseValue(record[i])
-		if fe != nil {
+	for i := range t.Fields {
+		if fe := t.Fields[i].parseValue(record[i], &values[i]); fe != nil {
 			errs = append(errs, *fe)
 			continue
 		}
-		values[i] = v
 		keyOK = keyOK || i == 0
 	}
 	if errs == nil {
@@ -213,7 +211,7 @@ func (t *Table) scanObject(s string, values []any) bool {
 // scanValue reads a valid value of the field at s[i:]: null in a NULLABLE
 // field, or a plain string or integer that passes the field's rules. It
 // returns the value and the index after it.
-func (f Field) scanValue(s string, i int) (Value, int, bool) {
+func (f *Field) scanValue(s string, i int) (Value, int, bool) {
 	switch c := s[i]; {
 	case c == '"':
 		str, next, ok := scanString(s, i)
@@ -377,26 +375,27 @@ func malformedJSON(err error) *FieldError {
 }
 
 // parseText validates a CSV field.
-func (f Field) parseText(s string) (any, *FieldError) {
-	v, fe := f.parseValue(s)
-	if fe != nil {
+func (f *Field) parseText(s string) (any, *FieldError) {
+	var v Value
+	if fe := f.parseValue(s, &v); fe != nil {
 		return nil, fe
 	}
 	return v.Any(f.Type), nil
 }
 
-// parseValue validates a CSV field into its unboxed value.
-func (f Field) parseValue(s string) (Value, *FieldError) {
+// parseValue validates a CSV field into v, its unboxed value.
+func (f *Field) parseValue(s string, v *Value) *FieldError {
 	// A field that starts with printable ASCII is not blank: most are,
 	// and TrimSpace is then not needed to tell.
 	if (len(s) == 0 || s[0] <= ' ' || s[0] >= utf8.RuneSelf) && strings.TrimSpace(s) == "" {
 		if f.Required {
-			return Value{}, f.fail(RuleRequired, "is required but empty")
+			return f.fail(RuleRequired, "is required but empty")
 		}
-		return Value{Null: true}, nil
+		*v = Value{Null: true}
+		return nil
 	}
-	var v Value
 	var fe *FieldError
+	v.Null = false
 	switch f.Type {
 	case Integer:
 		v.Int, fe = f.parseInteger(s)
@@ -405,11 +404,11 @@ func (f Field) parseValue(s string) (Value, *FieldError) {
 	default:
 		v.Str, fe = f.checkString(s)
 	}
-	return v, fe
+	return fe
 }
 
 // parseJSON validates a JSON member value.
-func (f Field) parseJSON(raw json.RawMessage) (Value, *FieldError) {
+func (f *Field) parseJSON(raw json.RawMessage) (Value, *FieldError) {
 	raw = bytes.TrimSpace(raw)
 	if string(raw) == "null" {
 		if f.Required {
@@ -478,7 +477,7 @@ func isJSONInteger(raw []byte) bool {
 	return true
 }
 
-func (f Field) parseInteger(s string) (int64, *FieldError) {
+func (f *Field) parseInteger(s string) (int64, *FieldError) {
 	if n, ok := plainInteger(s); ok {
 		return n, nil
 	}
@@ -522,7 +521,7 @@ var (
 
 // parseTimestamp returns the timestamp s names, as microseconds since the
 // Unix epoch.
-func (f Field) parseTimestamp(s string) (int64, *FieldError) {
+func (f *Field) parseTimestamp(s string) (int64, *FieldError) {
 	if us, ok := plainTimestamp(s); ok {
 		return us, nil
 	}
@@ -548,14 +547,18 @@ func plainTimestamp(s string) (int64, bool) {
 	if len(s) != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != 'Z' {
 		return 0, false
 	}
-	for _, i := range [...]int{0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18} {
-		if s[i]-'0' > 9 {
-			return 0, false
-		}
+	ok := true
+	// two reads the two digits at s[i:], and clears ok if they are not.
+	two := func(i int) int {
+		hi, lo := s[i]-'0', s[i+1]-'0'
+		ok = ok && hi <= 9 && lo <= 9
+		return int(hi)*10 + int(lo)
 	}
-	two := func(i int) int { return int(s[i]-'0')*10 + int(s[i+1]-'0') }
 	year, month, day := two(0)*100+two(2), two(5), two(8)
 	hour, minute, second := two(11), two(14), two(17)
+	if !ok {
+		return 0, false
+	}
 	if year < 1 || month < 1 || month > 12 || day < 1 || day > daysIn(time.Month(month), year) || hour > 23 || minute > 59 || second > 59 {
 		return 0, false
 	}
@@ -618,7 +621,7 @@ func finerThanMicroseconds(s string) bool {
 	return false
 }
 
-func (f Field) checkString(s string) (string, *FieldError) {
+func (f *Field) checkString(s string) (string, *FieldError) {
 	if plainASCII(s) {
 		// Valid UTF-8 of one character per byte, without control
 		// characters: only the length is left to check.
@@ -655,7 +658,7 @@ func plainASCII(s string) bool {
 // isControl reports whether r is a C0 control character or DEL.
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
-func (f Field) fail(rule Rule, msg string) *FieldError {
+func (f *Field) fail(rule Rule, msg string) *FieldError {
 	return &FieldError{Field: f.Name, Rule: rule, Message: msg}
 }
 
