@@ -1,7 +1,6 @@
 package warehouse
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -158,28 +157,61 @@ func ViewQuery(dataset string, t *dictionary.Table) string {
 	).Replace(string(tmpl))
 }
 
-// RejectedRow returns a rejected_rows row, in its schema's order: the first
-// broken rule as columns, every broken rule as JSON, and the raw row as text
-// (invalid UTF-8 replaced) plus its exact bytes when they are not UTF-8.
-// source and generation are those of a file; "" and 0 for an API batch.
-func RejectedRow(at time.Time, ingestionID, table, source string, generation, rowNumber int64, raw []byte, rerr *dictionary.RowError) []any {
+// Rejection is a rejected_rows row, typed: the first broken rule as
+// columns, every broken rule as JSON, and the raw row as text (invalid
+// UTF-8 replaced) plus its exact bytes when they are not UTF-8. An empty
+// Source (an API batch), Field or nil RawBytes is a NULL, and Generation
+// is NULL with Source.
+type Rejection struct {
+	At                         time.Time
+	IngestionID, Table, Source string
+	Generation, RowNumber      int64
+	Raw                        string
+	RawBytes                   []byte
+	Rule, Field, Message       string
+	ErrorCount                 int64
+	Errors                     string
+}
+
+// Reject returns the rejected_rows row of the row numbered rowNumber, raw,
+// that broke rerr's rules, with r's At, IngestionID, Table, Source and
+// Generation: those of the file or batch.
+func (r Rejection) Reject(rowNumber int64, raw string, rerr *dictionary.RowError) Rejection {
 	first := rerr.Errors[0]
 	errs, err := json.Marshal(rerr.Errors)
 	if err != nil {
 		errs = []byte("[]")
 	}
+	r.RowNumber, r.Raw, r.RawBytes = rowNumber, raw, nil
+	r.Rule, r.Field, r.Message = string(first.Rule), first.Field, first.Message
+	r.ErrorCount, r.Errors = int64(len(rerr.Errors)), string(errs)
+	if !utf8.ValidString(raw) {
+		r.RawBytes = []byte(raw)
+		r.Raw = strings.ToValidUTF8(raw, "\uFFFD")
+	}
+	return r
+}
+
+// Values returns the row's values in its schema's order.
+func (r Rejection) Values() []any {
 	var field, src, gen, rawBytes any
-	if first.Field != "" {
-		field = first.Field
+	if r.Field != "" {
+		field = r.Field
 	}
-	if source != "" {
-		src, gen = source, generation
+	if r.Source != "" {
+		src, gen = r.Source, r.Generation
 	}
-	text := string(raw)
-	if !utf8.ValidString(text) {
-		rawBytes = bytes.Clone(raw)
-		text = strings.ToValidUTF8(text, "\uFFFD")
+	if r.RawBytes != nil {
+		rawBytes = r.RawBytes
 	}
-	return []any{at, ingestionID, table, src, gen, rowNumber, text, rawBytes,
-		string(first.Rule), field, first.Message, int64(len(rerr.Errors)), string(errs)}
+	return []any{r.At, r.IngestionID, r.Table, src, gen, r.RowNumber, r.Raw, rawBytes,
+		r.Rule, field, r.Message, r.ErrorCount, r.Errors}
+}
+
+// RejectedRow returns the values of the rejected_rows row of the row
+// numbered rowNumber, raw, that broke rerr's rules. source and generation
+// are those of a file; "" and 0 for an API batch.
+func RejectedRow(at time.Time, ingestionID, table, source string, generation, rowNumber int64, raw []byte, rerr *dictionary.RowError) []any {
+	file := Rejection{At: at, IngestionID: ingestionID, Table: table, Source: source, Generation: generation}
+	return file.Reject(rowNumber, string(raw), rerr).Values()
 }
