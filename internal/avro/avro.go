@@ -239,7 +239,8 @@ func (w *Writer) Write(values []any) error {
 
 // WriteEncoded adds a row already in the Avro binary encoding of the
 // Writer's schema: for rows encoded with AppendLong, AppendString,
-// AppendNull and AppendNonNull away from the Writer, on other goroutines.
+// AppendBytes, AppendNull and AppendNonNull away from the Writer, on other
+// goroutines.
 // The caller answers for the encoding; nothing checks it. It returns the
 // error of an earlier block, if any.
 func (w *Writer) WriteEncoded(row []byte) error {
@@ -311,6 +312,11 @@ func AppendString(b []byte, s string) []byte {
 	return append(binary.AppendVarint(b, int64(len(s))), s...)
 }
 
+// AppendBytes appends the Avro binary encoding of bytes.
+func AppendBytes(b, p []byte) []byte {
+	return append(binary.AppendVarint(b, int64(len(p))), p...)
+}
+
 // AppendNull appends a NULL of a NULLABLE column, the union ["null", T].
 func AppendNull(b []byte) []byte { return append(b, 0) }
 
@@ -364,7 +370,7 @@ func appendValue(b []byte, k kind, v any) ([]byte, bool) {
 		}
 	case kindBytes:
 		if x, ok := v.([]byte); ok {
-			return append(binary.AppendVarint(b, int64(len(x))), x...), true
+			return AppendBytes(b, x), true
 		}
 	case kindTimestamp:
 		if x, ok := v.(time.Time); ok {
