@@ -74,3 +74,30 @@ func (e *rowEncoder) append(b []byte, values []dictionary.Value, line int64) []b
 	}
 	return avro.AppendLong(append(b, e.ingestion...), line)
 }
+
+// appendRejection appends the Avro binary encoding of a rejected_rows row,
+// in the order and with the NULLs of warehouse.Rejection.Values.
+// TestAppendRejection holds it to avro.Writer.Write of those values.
+func appendRejection(b []byte, r warehouse.Rejection) []byte {
+	b = avro.AppendLong(b, r.At.UnixMicro())
+	b = avro.AppendString(avro.AppendString(b, r.IngestionID), r.Table)
+	if r.Source == "" {
+		b = avro.AppendNull(avro.AppendNull(b))
+	} else {
+		b = avro.AppendLong(avro.AppendNonNull(avro.AppendString(avro.AppendNonNull(b), r.Source)), r.Generation)
+	}
+	b = avro.AppendString(avro.AppendLong(b, r.RowNumber), r.Raw)
+	if r.RawBytes == nil {
+		b = avro.AppendNull(b)
+	} else {
+		b = avro.AppendBytes(avro.AppendNonNull(b), r.RawBytes)
+	}
+	b = avro.AppendString(b, r.Rule)
+	if r.Field == "" {
+		b = avro.AppendNull(b)
+	} else {
+		b = avro.AppendString(avro.AppendNonNull(b), r.Field)
+	}
+	b = avro.AppendLong(avro.AppendString(b, r.Message), r.ErrorCount)
+	return avro.AppendString(b, r.Errors)
+}

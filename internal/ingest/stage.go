@@ -188,10 +188,11 @@ func (s *Stager) stageFrom(ctx context.Context, o Object, t *dictionary.Table, r
 	// encode them, and this one writes them in the file's order: the three
 	// parts of the work overlap, on every CPU.
 	ctx, cancel := context.WithCancel(ctx)
+	rejection := warehouse.Rejection{At: time.Now(), IngestionID: ingestionID, Table: t.Name, Source: o.URI(), Generation: o.Generation}
 	rr := newRecordReader(o, t.NewLimitedReader(src, s.limits), runtime.GOMAXPROCS(0))
 	var validators sync.WaitGroup
 	for range rr.validators {
-		validators.Go(func() { rr.validate(t, enc) })
+		validators.Go(func() { rr.validate(t, enc, rejection) })
 	}
 	go rr.run(ctx)
 	defer func() {
@@ -202,7 +203,6 @@ func (s *Stager) stageFrom(ctx context.Context, o Object, t *dictionary.Table, r
 		}
 		validators.Wait()
 	}()
-	rejectedAt := time.Now()
 	logged := 0
 	for b := range rr.ordered {
 		<-b.done
@@ -218,6 +218,7 @@ func (s *Stager) stageFrom(ctx context.Context, o Object, t *dictionary.Table, r
 			}
 			from = to
 		}
+		from = 0
 		for _, rej := range b.rejects {
 			st.Rejected++
 			st.RejectedByRule[rej.err.Errors[0].Rule]++
@@ -225,10 +226,10 @@ func (s *Stager) stageFrom(ctx context.Context, o Object, t *dictionary.Table, r
 				logged++
 				log.Warn("row rejected", "line", rej.line, "errors", dictionary.Loggable(rej.err.Errors))
 			}
-			row := warehouse.RejectedRow(rejectedAt, ingestionID, t.Name, o.URI(), o.Generation, rej.line, b.raw[rej.from:rej.to], rej.err)
-			if err := rejectOut.write(ctx, row); err != nil {
+			if err := rejectOut.writeEncoded(ctx, b.rejected[from:rej.end]); err != nil {
 				return nil, err
 			}
+			from = rej.end
 		}
 		rr.free <- b
 	}
@@ -263,21 +264,21 @@ type recordBatch struct {
 	err    error
 
 	// Set by a validator, which then signals done: the valid rows encoded
-	// end to end (row i's ending at validEnds[i]), and the rejected
-	// records.
+	// end to end (row i's ending at validEnds[i]), the rejected records,
+	// and their rejected_rows rows encoded end to end.
 	valid     []byte
 	validEnds []int
 	rejects   []rejectedRecord
-	raw       []byte // the rejected records' bytes, end to end
+	rejected  []byte
 	done      chan struct{}
 }
 
-// rejectedRecord is a record that broke a rule: its line, its bytes in
-// recordBatch.raw and the rules.
+// rejectedRecord is a record that broke a rule: its line, the rules, and
+// where its rejected_rows row ends in recordBatch.rejected.
 type rejectedRecord struct {
-	line     int64
-	from, to int
-	err      *dictionary.RowError
+	line int64
+	err  *dictionary.RowError
+	end  int
 }
 
 // recordReader reads a file's records into batches, on a goroutine of its
@@ -350,11 +351,12 @@ func (r *recordReader) run(ctx context.Context) {
 }
 
 // validate validates the records of the batches of work, and encodes the
-// valid ones with enc, until work is closed.
-func (r *recordReader) validate(t *dictionary.Table, enc *rowEncoder) {
+// valid ones with enc and the rejected ones as rejected_rows rows of the
+// file's rejection, until work is closed.
+func (r *recordReader) validate(t *dictionary.Table, enc *rowEncoder, rejection warehouse.Rejection) {
 	values := make([]dictionary.Value, len(t.Fields))
 	for b := range r.work {
-		b.valid, b.validEnds, b.rejects, b.raw = b.valid[:0], b.validEnds[:0], b.rejects[:0], b.raw[:0]
+		b.valid, b.validEnds, b.rejects, b.rejected = b.valid[:0], b.validEnds[:0], b.rejects[:0], b.rejected[:0]
 		from := 0
 		for i, line := range b.lines {
 			fields := b.fields[from:b.ends[i]]
@@ -367,9 +369,8 @@ func (r *recordReader) validate(t *dictionary.Table, enc *rowEncoder) {
 					continue
 				}
 			}
-			at := len(b.raw)
-			b.raw = append(b.raw, b.raws[i]...)
-			b.rejects = append(b.rejects, rejectedRecord{line: line, from: at, to: len(b.raw), err: rowErr})
+			b.rejected = appendRejection(b.rejected, rejection.Reject(line, b.raws[i], rowErr))
+			b.rejects = append(b.rejects, rejectedRecord{line: line, err: rowErr, end: len(b.rejected)})
 		}
 		b.done <- struct{}{}
 	}
@@ -403,17 +404,6 @@ type stagingFile struct {
 
 	w   *storage.Writer
 	avr *avro.Writer
-}
-
-// write adds a row of values, as avro.Writer.Write takes them.
-func (f *stagingFile) write(ctx context.Context, values []any) error {
-	if err := f.open(ctx); err != nil {
-		return err
-	}
-	if err := f.avr.Write(values); err != nil {
-		return fmt.Errorf("stage gs://%s/%s: %w", f.s.bucket, f.name, err)
-	}
-	return nil
 }
 
 // writeEncoded adds a row already encoded, as avro.Writer.WriteEncoded
