@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"cloud.google.com/go/bigquery"
@@ -100,4 +101,34 @@ func appendRejection(b []byte, r warehouse.Rejection) []byte {
 	}
 	b = avro.AppendLong(avro.AppendString(b, r.Message), r.ErrorCount)
 	return avro.AppendString(b, r.Errors)
+}
+
+// errorsMemo keeps the errors column (warehouse.ErrorsJSON) of the last
+// distinct lists of errors a validator met: the refused rows of a file
+// mostly repeat a few, and the JSON encoding cost more than the rest of
+// their rows. It is not safe for concurrent use.
+type errorsMemo struct {
+	errs [][]dictionary.FieldError
+	json []string
+	next int
+}
+
+// memoErrors is how many lists of errors an errorsMemo keeps.
+const memoErrors = 16
+
+// of returns the errors column of errs.
+func (m *errorsMemo) of(errs []dictionary.FieldError) string {
+	for i, e := range m.errs {
+		if slices.Equal(e, errs) {
+			return m.json[i]
+		}
+	}
+	j := warehouse.ErrorsJSON(errs)
+	if len(m.errs) < memoErrors {
+		m.errs, m.json = append(m.errs, errs), append(m.json, j)
+	} else {
+		m.errs[m.next], m.json[m.next] = errs, j
+		m.next = (m.next + 1) % memoErrors
+	}
+	return j
 }

@@ -115,7 +115,7 @@ func TestAppendRejection(t *testing.T) {
 			errs = []dictionary.FieldError{{Field: "id", Rule: dictionary.RuleType, Message: "not an integer"}, {Field: "job", Rule: dictionary.RuleTooLong, Message: "has 300 characters, at most 200 allowed"}}
 		}
 		raw := []string{"x,Sales", "7,Jos\xe9 <&>", "", "\"quoted, with a comma\",1"}[rng.IntN(4)]
-		r := file.Reject(line, raw, &dictionary.RowError{Table: "jobs", Row: line, Errors: errs})
+		r := file.Reject(line, raw, &dictionary.RowError{Table: "jobs", Row: line, Errors: errs}, warehouse.ErrorsJSON(errs))
 		if err := bw.Write(r.Values()); err != nil {
 			t.Fatal(err)
 		}
@@ -170,4 +170,28 @@ func afterHeader(t *testing.T, file []byte, seed string) []byte {
 		t.Fatal("no sync marker in the file")
 	}
 	return file[i+16:]
+}
+
+// TestErrorsMemo checks that the memo gives each list of errors its own
+// JSON, with more distinct lists than it keeps and lists that differ only
+// in a message or in their length.
+func TestErrorsMemo(t *testing.T) {
+	t.Parallel()
+	var lists [][]dictionary.FieldError
+	for i := range 20 {
+		e := dictionary.FieldError{Field: "name", Rule: dictionary.RuleTooLong, Message: fmt.Sprintf("has %d characters, at most 8 allowed", 9+i%10)}
+		if i < 10 {
+			lists = append(lists, []dictionary.FieldError{e})
+		} else {
+			lists = append(lists, []dictionary.FieldError{e, {Field: "id", Rule: dictionary.RuleType, Message: "not an integer"}})
+		}
+	}
+	var memo errorsMemo
+	rng := rand.New(rand.NewPCG(9, 10))
+	for range 200 {
+		errs := lists[rng.IntN(len(lists))]
+		if got, want := memo.of(errs), warehouse.ErrorsJSON(errs); got != want {
+			t.Fatalf("memo.of(%v) = %s, want %s", errs, got, want)
+		}
+	}
 }

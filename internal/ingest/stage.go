@@ -355,6 +355,7 @@ func (r *recordReader) run(ctx context.Context) {
 // file's rejection, until work is closed.
 func (r *recordReader) validate(t *dictionary.Table, enc *rowEncoder, rejection warehouse.Rejection) {
 	values := make([]dictionary.Value, len(t.Fields))
+	var memo errorsMemo
 	for b := range r.work {
 		b.valid, b.validEnds, b.rejects, b.rejected = b.valid[:0], b.validEnds[:0], b.rejects[:0], b.rejected[:0]
 		from := 0
@@ -369,7 +370,7 @@ func (r *recordReader) validate(t *dictionary.Table, enc *rowEncoder, rejection 
 					continue
 				}
 			}
-			b.rejected = appendRejection(b.rejected, rejection.Reject(line, b.raws[i], rowErr))
+			b.rejected = appendRejection(b.rejected, rejection.Reject(line, b.raws[i], rowErr, memo.of(rowErr.Errors)))
 			b.rejects = append(b.rejects, rejectedRecord{line: line, err: rowErr, end: len(b.rejected)})
 		}
 		b.done <- struct{}{}

@@ -175,21 +175,28 @@ type Rejection struct {
 
 // Reject returns the rejected_rows row of the row numbered rowNumber, raw,
 // that broke rerr's rules, with r's At, IngestionID, Table, Source and
-// Generation: those of the file or batch.
-func (r Rejection) Reject(rowNumber int64, raw string, rerr *dictionary.RowError) Rejection {
+// Generation: those of the file or batch. errors is ErrorsJSON of rerr's
+// errors, which a caller refusing many rows alike may keep.
+func (r Rejection) Reject(rowNumber int64, raw string, rerr *dictionary.RowError, errors string) Rejection {
 	first := rerr.Errors[0]
-	errs, err := json.Marshal(rerr.Errors)
-	if err != nil {
-		errs = []byte("[]")
-	}
 	r.RowNumber, r.Raw, r.RawBytes = rowNumber, raw, nil
 	r.Rule, r.Field, r.Message = string(first.Rule), first.Field, first.Message
-	r.ErrorCount, r.Errors = int64(len(rerr.Errors)), string(errs)
+	r.ErrorCount, r.Errors = int64(len(rerr.Errors)), errors
 	if !utf8.ValidString(raw) {
 		r.RawBytes = []byte(raw)
 		r.Raw = strings.ToValidUTF8(raw, "\uFFFD")
 	}
 	return r
+}
+
+// ErrorsJSON returns the errors column of a rejected_rows row: every rule
+// the row broke, as JSON.
+func ErrorsJSON(errs []dictionary.FieldError) string {
+	data, err := json.Marshal(errs)
+	if err != nil {
+		return "[]"
+	}
+	return string(data)
 }
 
 // Values returns the row's values in its schema's order.
@@ -213,5 +220,5 @@ func (r Rejection) Values() []any {
 // are those of a file; "" and 0 for an API batch.
 func RejectedRow(at time.Time, ingestionID, table, source string, generation, rowNumber int64, raw []byte, rerr *dictionary.RowError) []any {
 	file := Rejection{At: at, IngestionID: ingestionID, Table: table, Source: source, Generation: generation}
-	return file.Reject(rowNumber, string(raw), rerr).Values()
+	return file.Reject(rowNumber, string(raw), rerr, ErrorsJSON(rerr.Errors)).Values()
 }
