@@ -233,23 +233,24 @@ func (w *Writer) Write(values []any) error {
 		return fmt.Errorf("avro.Writer: %w", err)
 	}
 	b.data = data
-	w.added()
+	w.added(1)
 	return nil
 }
 
-// WriteEncoded adds a row already in the Avro binary encoding of the
-// Writer's schema: for rows encoded with AppendLong, AppendString,
-// AppendBytes, AppendNull and AppendNonNull away from the Writer, on other
-// goroutines.
-// The caller answers for the encoding; nothing checks it. It returns the
-// error of an earlier block, if any.
-func (w *Writer) WriteEncoded(row []byte) error {
+// WriteEncoded adds n rows already in the Avro binary encoding of the
+// Writer's schema, end to end in rows: rows encoded with AppendLong,
+// AppendString, AppendBytes, AppendNull and AppendNonNull away from the
+// Writer, on other goroutines. The caller answers for the encoding and the
+// count; nothing checks them. A block holds the rows of whole calls, and is
+// written once it has batchRows rows or more. It returns the error of an
+// earlier block, if any.
+func (w *Writer) WriteEncoded(rows []byte, n int) error {
 	if err := w.failed(); err != nil {
 		return err
 	}
 	b := w.block()
-	b.data = append(b.data, row...)
-	w.added()
+	b.data = append(b.data, rows...)
+	w.added(n)
 	return nil
 }
 
@@ -269,12 +270,12 @@ func (w *Writer) block() *block {
 	return w.cur
 }
 
-// added counts a row added to the current block, and hands the block to
+// added counts n rows added to the current block, and hands the block to
 // the writing goroutine when it is full.
-func (w *Writer) added() {
-	w.cur.rows++
-	w.rows++
-	if w.cur.rows == batchRows {
+func (w *Writer) added(n int) {
+	w.cur.rows += int64(n)
+	w.rows += int64(n)
+	if w.cur.rows >= batchRows {
 		w.flush()
 	}
 }

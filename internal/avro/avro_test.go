@@ -294,8 +294,10 @@ func TestWriter_WrongType(t *testing.T) {
 }
 
 // TestWriter_WriteEncoded holds rows encoded with the Append functions and
-// added with WriteEncoded to Write's encoding of the same rows: the files'
-// blocks are byte-identical, over several blocks, with NULLs.
+// added with WriteEncoded to Write's encoding of the same rows. Added one by
+// one, the files' blocks are byte-identical, over several blocks, with
+// NULLs; added in groups of up to 3,000 rows, blocks are cut between groups
+// and the file reads back the same records.
 func TestWriter_WriteEncoded(t *testing.T) {
 	t.Parallel()
 	cols := schema[:5] // long, string, timestamp, then two NULLABLE columns
@@ -321,24 +323,52 @@ func TestWriter_WriteEncoded(t *testing.T) {
 		}
 		rows[i], encoded[i] = row, b
 	}
-	var buf bytes.Buffer
-	w, err := avro.NewWriter(&buf, "row", cols, avro.CodecSnappy, "s")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, b := range encoded {
-		if err := w.WriteEncoded(b); err != nil {
+	write := func(group func() int) []byte {
+		var buf bytes.Buffer
+		w, err := avro.NewWriter(&buf, "row", cols, avro.CodecSnappy, "s")
+		if err != nil {
 			t.Fatal(err)
 		}
+		for i := 0; i < len(encoded); {
+			n := min(group(), len(encoded)-i)
+			if err := w.WriteEncoded(bytes.Join(encoded[i:i+n], nil), n); err != nil {
+				t.Fatal(err)
+			}
+			i += n
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if w.Rows() != int64(len(rows)) {
+			t.Errorf("Rows() = %d, want %d", w.Rows(), len(rows))
+		}
+		return buf.Bytes()
 	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if w.Rows() != int64(len(rows)) {
-		t.Errorf("Rows() = %d, want %d", w.Rows(), len(rows))
-	}
-	got, want := blocks(t, buf.Bytes(), "s"), blocks(t, writerFile(t, cols, avro.CodecSnappy, "s", rows), "s")
+	boxed := writerFile(t, cols, avro.CodecSnappy, "s", rows)
+	got, want := blocks(t, write(func() int { return 1 }), "s"), blocks(t, boxed, "s")
 	if !bytes.Equal(got, want) {
 		t.Errorf("WriteEncoded wrote %d bytes, Write %d; they differ from byte %d", len(got), len(want), firstDiff(got, want))
 	}
+	grouped := write(func() int { return 1 + rng.IntN(3000) })
+	if diff := cmp.Diff(records(t, boxed), records(t, grouped)); diff != "" {
+		t.Errorf("rows added in groups read back differently (-Write +WriteEncoded):\n%s", diff)
+	}
+}
+
+// records reads back the records of a container file.
+func records(t *testing.T, file []byte) []any {
+	t.Helper()
+	r, err := goavro.NewOCFReader(bytes.NewReader(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []any
+	for r.Scan() {
+		rec, err := r.Read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, rec)
+	}
+	return recs
 }

@@ -67,7 +67,7 @@ func TestRowEncoder(t *testing.T) {
 				if err := bw.Write(append(row.Values, id, at, line)); err != nil {
 					t.Fatal(err)
 				}
-				if err := ew.WriteEncoded(enc.append(nil, typed, line)); err != nil {
+				if err := ew.WriteEncoded(enc.append(nil, typed, line), 1); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -119,7 +119,7 @@ func TestAppendRejection(t *testing.T) {
 		if err := bw.Write(r.Values()); err != nil {
 			t.Fatal(err)
 		}
-		if err := ew.WriteEncoded(appendRejection(nil, r)); err != nil {
+		if err := ew.WriteEncoded(appendRejection(nil, r), 1); err != nil {
 			t.Fatal(err)
 		}
 	}

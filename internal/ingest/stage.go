@@ -210,15 +210,10 @@ func (s *Stager) stageFrom(ctx context.Context, o Object, t *dictionary.Table, r
 			return nil, b.err
 		}
 		st.RowsRead += int64(len(b.lines))
-		st.Valid += int64(len(b.validEnds))
-		from := 0
-		for _, to := range b.validEnds {
-			if err := validOut.writeEncoded(ctx, b.valid[from:to]); err != nil {
-				return nil, err
-			}
-			from = to
+		st.Valid += int64(b.validRows)
+		if err := validOut.writeEncoded(ctx, b.valid, b.validRows); err != nil {
+			return nil, err
 		}
-		from = 0
 		for _, rej := range b.rejects {
 			st.Rejected++
 			st.RejectedByRule[rej.err.Errors[0].Rule]++
@@ -226,10 +221,9 @@ func (s *Stager) stageFrom(ctx context.Context, o Object, t *dictionary.Table, r
 				logged++
 				log.Warn("row rejected", "line", rej.line, "errors", dictionary.Loggable(rej.err.Errors))
 			}
-			if err := rejectOut.writeEncoded(ctx, b.rejected[from:rej.end]); err != nil {
-				return nil, err
-			}
-			from = rej.end
+		}
+		if err := rejectOut.writeEncoded(ctx, b.rejected, len(b.rejects)); err != nil {
+			return nil, err
 		}
 		rr.free <- b
 	}
@@ -264,21 +258,19 @@ type recordBatch struct {
 	err    error
 
 	// Set by a validator, which then signals done: the valid rows encoded
-	// end to end (row i's ending at validEnds[i]), the rejected records,
-	// and their rejected_rows rows encoded end to end.
+	// end to end and their number, the rejected records, and their
+	// rejected_rows rows encoded end to end.
 	valid     []byte
-	validEnds []int
+	validRows int
 	rejects   []rejectedRecord
 	rejected  []byte
 	done      chan struct{}
 }
 
-// rejectedRecord is a record that broke a rule: its line, the rules, and
-// where its rejected_rows row ends in recordBatch.rejected.
+// rejectedRecord is a record that broke a rule: its line and the rules.
 type rejectedRecord struct {
 	line int64
 	err  *dictionary.RowError
-	end  int
 }
 
 // recordReader reads a file's records into batches, on a goroutine of its
@@ -357,7 +349,7 @@ func (r *recordReader) validate(t *dictionary.Table, enc *rowEncoder, rejection 
 	values := make([]dictionary.Value, len(t.Fields))
 	var memo errorsMemo
 	for b := range r.work {
-		b.valid, b.validEnds, b.rejects, b.rejected = b.valid[:0], b.validEnds[:0], b.rejects[:0], b.rejected[:0]
+		b.valid, b.validRows, b.rejects, b.rejected = b.valid[:0], 0, b.rejects[:0], b.rejected[:0]
 		from := 0
 		for i, line := range b.lines {
 			fields := b.fields[from:b.ends[i]]
@@ -366,12 +358,12 @@ func (r *recordReader) validate(t *dictionary.Table, enc *rowEncoder, rejection 
 			if rowErr == nil {
 				if rowErr = t.ParseRecordValues(line, fields, values); rowErr == nil {
 					b.valid = enc.append(b.valid, values, line)
-					b.validEnds = append(b.validEnds, len(b.valid))
+					b.validRows++
 					continue
 				}
 			}
 			b.rejected = appendRejection(b.rejected, rejection.Reject(line, b.raws[i], rowErr, memo.of(rowErr.Errors)))
-			b.rejects = append(b.rejects, rejectedRecord{line: line, err: rowErr, end: len(b.rejected)})
+			b.rejects = append(b.rejects, rejectedRecord{line: line, err: rowErr})
 		}
 		b.done <- struct{}{}
 	}
@@ -407,13 +399,16 @@ type stagingFile struct {
 	avr *avro.Writer
 }
 
-// writeEncoded adds a row already encoded, as avro.Writer.WriteEncoded
-// takes it.
-func (f *stagingFile) writeEncoded(ctx context.Context, row []byte) error {
+// writeEncoded adds n rows already encoded, as avro.Writer.WriteEncoded
+// takes them. Zero rows do not start the file.
+func (f *stagingFile) writeEncoded(ctx context.Context, rows []byte, n int) error {
+	if n == 0 {
+		return nil
+	}
 	if err := f.open(ctx); err != nil {
 		return err
 	}
-	if err := f.avr.WriteEncoded(row); err != nil {
+	if err := f.avr.WriteEncoded(rows, n); err != nil {
 		return fmt.Errorf("stage gs://%s/%s: %w", f.s.bucket, f.name, err)
 	}
 	return nil
