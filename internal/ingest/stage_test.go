@@ -198,3 +198,29 @@ func (w *failingWriter) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// TestStageFrom_noRows checks that a staged file is started by its first
+// row only: a file without refused rows has no rejects file, and one
+// without valid rows no valid file.
+func TestStageFrom_noRows(t *testing.T) {
+	t.Parallel()
+	e, stager := newStager(t)
+	ctx := context.Background()
+	for name, data := range map[string]string{
+		"clean":   "1,Ada Lovelace,2021-07-27T16:02:08Z,1,2\n3,Alan Turing,2021-02-01T10:00:00Z,3,4\n",
+		"refused": "x,Ada Lovelace,2021-07-27T16:02:08Z,1,2\n3,,2021-02-01T10:00:00Z,3,4\n",
+	} {
+		o := e.upload(t, "hired_employees.csv", []byte(data))
+		var valid, rejects bytes.Buffer
+		st, err := stager.StageFrom(ctx, o, strings.NewReader(data), &valid, &rejects)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if (st.Valid == 0) != (st.ValidURI == "" && valid.Len() == 0) || (st.Rejected == 0) != (st.RejectsURI == "" && rejects.Len() == 0) {
+			t.Errorf("%s: %+v, with %d bytes of valid rows and %d of rejects", name, st, valid.Len(), rejects.Len())
+		}
+		if st.Valid+st.Rejected != 2 || st.Valid == 1 {
+			t.Errorf("%s: %+v, want 2 valid rows or 2 rejected", name, st)
+		}
+	}
+}
