@@ -76,40 +76,32 @@ func (t *Table) ParseRecord(row int64, record []string) (Row, *RowError) {
 // has one element per field, or in a new slice when it is nil. It is safe
 // for concurrent use.
 func (t *Table) ParseRecordInto(row int64, record []string, values []any) (Row, *RowError) {
-	if len(record) != len(t.Fields) {
-		return Row{}, t.rowError(row, FieldError{
-			Rule:    RuleFieldCount,
-			Message: fmt.Sprintf("expected %d fields (%s), got %d", len(t.Fields), strings.Join(t.ColumnNames(), ", "), len(record)),
-		})
+	var buf [8]Value
+	typed := buf[:]
+	if len(t.Fields) > len(buf) {
+		typed = make([]Value, len(t.Fields))
+	}
+	if rerr := t.ParseRecordValues(row, record, typed[:len(t.Fields)]); rerr != nil {
+		return Row{}, rerr
 	}
 	if values == nil {
 		values = make([]any, len(t.Fields))
 	}
-	// values may hold a refused row's: a field that fails must leave nil,
-	// not the value of an earlier row, for RowError.Key.
-	clear(values)
-	var errs []FieldError
 	for i := range t.Fields {
-		v, fe := t.Fields[i].parseText(record[i])
-		if fe != nil {
-			errs = append(errs, *fe)
-			continue
-		}
-		values[i] = v
-	}
-	if errs != nil {
-		return Row{}, &RowError{Table: t.Name, Row: row, Errors: errs, Key: values[0]}
+		values[i] = typed[i].Any(t.Fields[i].Type)
 	}
 	return Row{Table: t, Values: values}, nil
 }
 
 // ParseRecordValues is ParseRecordInto with the values unboxed, in values,
-// of one element per field. It decides as ParseRecordInto does and returns
-// the same error. It is safe for concurrent use.
+// of one element per field. ParseRecordInto boxes what it gives. It is safe
+// for concurrent use.
 func (t *Table) ParseRecordValues(row int64, record []string, values []Value) *RowError {
 	if len(record) != len(t.Fields) {
-		_, rerr := t.ParseRecordInto(row, record, nil)
-		return rerr
+		return t.rowError(row, FieldError{
+			Rule:    RuleFieldCount,
+			Message: fmt.Sprintf("expected %d fields (%s), got %d", len(t.Fields), strings.Join(t.ColumnNames(), ", "), len(record)),
+		})
 	}
 	var errs []FieldError
 	keyOK := false
@@ -123,6 +115,8 @@ func (t *Table) ParseRecordValues(row int64, record []string, values []Value) *R
 	if errs == nil {
 		return nil
 	}
+	// values may hold an earlier row's in a field that failed: the key is
+	// this row's only when its field passed.
 	rerr := &RowError{Table: t.Name, Row: row, Errors: errs}
 	if keyOK {
 		rerr.Key = values[0].Any(t.Fields[0].Type)
@@ -372,15 +366,6 @@ func splitObject(data []byte) ([]member, *FieldError) {
 
 func malformedJSON(err error) *FieldError {
 	return &FieldError{Rule: RuleMalformed, Message: "not valid JSON: " + err.Error()}
-}
-
-// parseText validates a CSV field.
-func (f *Field) parseText(s string) (any, *FieldError) {
-	var v Value
-	if fe := f.parseValue(s, &v); fe != nil {
-		return nil, fe
-	}
-	return v.Any(f.Type), nil
 }
 
 // parseValue validates a CSV field into v, its unboxed value.
