@@ -131,75 +131,95 @@ func (t *Table) ParseRecordValues(row int64, record []string, values []Value) *R
 // member unknown or twice, a nested value) is given to ParseObject, so that
 // every refusal says the same.
 func (t *Table) ParseObjectString(row int64, object string, values []any) (Row, *RowError) {
-	if t.scanObject(object, values) {
+	if end, ok := t.scanObject(object, 0, values); ok && skipSpace(object, end) == len(object) {
 		return Row{Table: t, Values: values}, nil
 	}
 	return t.ParseObject(row, []byte(object))
 }
 
-// scanObject reads a valid object whose members are known fields, each
-// once, with values that need no unescaping, into values. It reports
-// false, with values partly set, for any other input.
-func (t *Table) scanObject(s string, values []any) bool {
+// ScanObject reads the object that starts at s[i:], after JSON white space,
+// as ParseObjectString's one pass does: a valid object of plain members,
+// each a known field once, with valid values. It returns the row, whose
+// values are values (one element per field, all nil) and share s's memory,
+// and the index after the object's closing brace. It reports false, with
+// values partly set, for any other object: ParseObject says why.
+func (t *Table) ScanObject(s string, i int, values []any) (Row, int, bool) {
+	end, ok := t.scanObject(s, i, values)
+	if !ok {
+		return Row{}, 0, false
+	}
+	return Row{Table: t, Values: values}, end, true
+}
+
+// scanObject is ScanObject without the row.
+func (t *Table) scanObject(s string, i int, values []any) (int, bool) {
 	var seen uint64
 	if len(t.Fields) > 64 {
-		return false
+		return 0, false
 	}
-	i := skipSpace(s, 0)
+	i = skipSpace(s, i)
 	if i >= len(s) || s[i] != '{' {
-		return false
+		return 0, false
 	}
 	i = skipSpace(s, i+1)
 	if i < len(s) && s[i] == '}' {
 		i++
 	} else {
-		for {
+		for member := 0; ; member++ {
 			name, next, ok := scanString(s, i)
 			if !ok {
-				return false
+				return 0, false
 			}
-			f, known := t.index[name]
+			f, known := t.fieldIndex(name, member)
 			if !known || seen&(1<<f) != 0 {
-				return false
+				return 0, false
 			}
 			seen |= 1 << f
 			i = skipSpace(s, next)
 			if i >= len(s) || s[i] != ':' {
-				return false
+				return 0, false
 			}
 			i = skipSpace(s, i+1)
 			if i >= len(s) {
-				return false
+				return 0, false
 			}
 			var v Value
 			v, i, ok = t.Fields[f].scanValue(s, i)
 			if !ok {
-				return false
+				return 0, false
 			}
 			values[f] = v.Any(t.Fields[f].Type)
 			i = skipSpace(s, i)
 			if i >= len(s) {
-				return false
+				return 0, false
 			}
 			if s[i] == '}' {
 				i++
 				break
 			}
 			if s[i] != ',' {
-				return false
+				return 0, false
 			}
 			i = skipSpace(s, i+1)
 		}
 	}
-	if skipSpace(s, i) != len(s) {
-		return false
-	}
-	for f, field := range t.Fields {
-		if field.Required && seen&(1<<f) == 0 {
-			return false
+	for f := range t.Fields {
+		if t.Fields[f].Required && seen&(1<<f) == 0 {
+			return 0, false
 		}
 	}
-	return true
+	return i, true
+}
+
+// fieldIndex returns the index of the field named name, the member-th
+// member of its object: members most often come in the order of the
+// fields, which a comparison checks before the map.
+func (t *Table) fieldIndex(name string, member int) (int, bool) {
+	if member < len(t.Fields) && t.Fields[member].Name == name {
+		return member, true
+	}
+	f, ok := t.index[name]
+	return f, ok
 }
 
 // scanValue reads a valid value of the field at s[i:]: null in a NULLABLE

@@ -41,10 +41,13 @@ func (it item) stored() []byte {
 
 // parseJSON reads a body {"rows": [ {...}, ... ]} strictly (see
 // httpapi.DecodeJSON): 1 to MaxRows rows. Rows are validated one by one: a
-// row with a member twice or unknown is refused with its own rule. A plain
-// body is read in one pass (scanJSON); any other is read by
-// parseJSONStrict, which says why it is refused.
+// row with a member twice or unknown is refused with its own rule. A body of
+// valid plain rows is read by plainJSON; any other plain body in one pass
+// (scanJSON); any other by parseJSONStrict, which says why it is refused.
 func parseJSON(t *dictionary.Table, body []byte) ([]item, error) {
+	if items, ok := plainJSON(t, body); ok {
+		return items, nil
+	}
 	if items, ok := scanJSON(t, body); ok {
 		return items, nil
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -45,25 +46,41 @@ func view(items []item) []itemView {
 
 // checkSameDecode checks that parseJSON decides as parseJSONStrict, the
 // straightforward reference (a strict token walk of the envelope,
-// encoding/json for the rows array, ParseObject for each row), and reports
-// whether parseJSON's fast path (scanJSON) took the body.
-func checkSameDecode(t *testing.T, tbl *dictionary.Table, body []byte) (fast bool) {
+// encoding/json for the rows array, ParseObject for each row), and so does
+// each of its one-pass paths on its own when it takes the body: plainJSON
+// and scanJSON. It reports which of them took the body.
+func checkSameDecode(t *testing.T, tbl *dictionary.Table, body []byte) (plain, fast bool) {
 	t.Helper()
 	want, wantErr := parseJSONStrict(tbl, body)
-	got, fast := scanJSON(tbl, body)
-	var gotErr error
-	if !fast {
-		got, gotErr = parseJSON(tbl, body)
-	}
+	refuseDuplicates(tbl, want)
+	got, gotErr := parseJSON(tbl, body)
 	if describe(wantErr) != describe(gotErr) {
 		t.Fatalf("table %s, body %.300q: error %q, want %q", tbl.Name, body, describe(gotErr), describe(wantErr))
 	}
-	refuseDuplicates(tbl, want)
+	paths := []struct {
+		name  string
+		parse func(*dictionary.Table, []byte) ([]item, bool)
+		took  *bool
+	}{{"plainJSON", plainJSON, &plain}, {"scanJSON", scanJSON, &fast}}
+	for _, p := range paths {
+		items, ok := p.parse(tbl, body)
+		if !ok {
+			continue
+		}
+		*p.took = true
+		if wantErr != nil {
+			t.Fatalf("table %s, body %.300q: %s took a body the reference refuses with %q", tbl.Name, body, p.name, describe(wantErr))
+		}
+		refuseDuplicates(tbl, items)
+		if diff := cmp.Diff(view(want), view(items)); diff != "" {
+			t.Fatalf("table %s, body %.300q: items differ (-reference +%s):\n%s", tbl.Name, body, p.name, diff)
+		}
+	}
 	refuseDuplicates(tbl, got)
 	if diff := cmp.Diff(view(want), view(got)); diff != "" {
-		t.Fatalf("table %s, body %.300q (fast path: %v): items differ (-reference +parseJSON):\n%s", tbl.Name, body, fast, diff)
+		t.Fatalf("table %s, body %.300q: items differ (-reference +parseJSON):\n%s", tbl.Name, body, diff)
 	}
-	return fast
+	return plain, fast
 }
 
 // hostileBodies are the JSON bodies of TestHostileBodies and FuzzInsert's
@@ -127,12 +144,19 @@ func hostileBodies() []string {
 	}
 }
 
-// generatedBody returns a batch of n rows of tbl, some valid, some with
-// a defect, with random white space.
-func generatedBody(rng *rand.Rand, tbl *dictionary.Table, n int) []byte {
+// generatedBody returns a batch of n rows of tbl with random white space:
+// some valid, some with a defect, or, clean, all valid, with their
+// members in the order of the fields or, in some rows, shuffled.
+func generatedBody(rng *rand.Rand, tbl *dictionary.Table, n int, clean bool) []byte {
 	space := func() string { return []string{"", " ", "\n\t", "\r\n  "}[rng.IntN(4)] }
+	defect := func(n int) int {
+		if clean {
+			return -1
+		}
+		return rng.IntN(n)
+	}
 	value := func(f dictionary.Field) string {
-		switch rng.IntN(12) {
+		switch defect(12) {
 		case 0:
 			return "null"
 		case 1:
@@ -152,7 +176,11 @@ func generatedBody(rng *rand.Rand, tbl *dictionary.Table, n int) []byte {
 		case dictionary.Integer:
 			return fmt.Sprint(1 + rng.IntN(300))
 		case dictionary.Timestamp:
-			return []string{`"2021-07-27T16:02:08Z"`, `"2021-07-27T16:02:08.123456+01:00"`, `"2021-07-27T16:02:08.1234567Z"`, `"2021-07-27"`}[rng.IntN(4)]
+			forms := []string{`"2021-07-27T16:02:08Z"`, `"2021-07-27T16:02:08.123456+01:00"`, `"2021-07-27T16:02:08.1234567Z"`, `"2021-07-27"`}
+			if clean {
+				forms = forms[:2]
+			}
+			return forms[rng.IntN(len(forms))]
 		default:
 			return fmt.Sprintf(`"Name %d"`, rng.IntN(1000))
 		}
@@ -165,12 +193,16 @@ func generatedBody(rng *rand.Rand, tbl *dictionary.Table, n int) []byte {
 		}
 		b.WriteString("{" + space())
 		first := true
-		for _, f := range tbl.Fields {
-			if rng.IntN(20) == 0 {
+		fields := slices.Clone(tbl.Fields)
+		if rng.IntN(4) == 0 {
+			rng.Shuffle(len(fields), func(i, j int) { fields[i], fields[j] = fields[j], fields[i] })
+		}
+		for _, f := range fields {
+			if defect(20) == 0 {
 				continue
 			}
 			name := f.Name
-			switch rng.IntN(40) {
+			switch defect(40) {
 			case 0:
 				name = "unknown"
 			case 1:
@@ -197,21 +229,29 @@ func TestParseJSON_differential(t *testing.T) {
 		}
 	}
 	rng := rand.New(rand.NewPCG(14, 1))
-	fast := 0
+	plain, fast, bodies := 0, 0, 0
+	check := func(tbl *dictionary.Table, body []byte) {
+		p, f := checkSameDecode(t, tbl, body)
+		bodies++
+		if p {
+			plain++
+		}
+		if f {
+			fast++
+		}
+	}
 	for range 300 {
 		tbl := tables[rng.IntN(len(tables))]
-		if checkSameDecode(t, tbl, generatedBody(rng, tbl, 1+rng.IntN(40))) {
-			fast++
-		}
+		check(tbl, generatedBody(rng, tbl, 1+rng.IntN(40), rng.IntN(3) == 0))
 	}
 	for _, tbl := range tables {
-		if checkSameDecode(t, tbl, generatedBody(rng, tbl, MaxRows)) {
-			fast++
-		}
+		check(tbl, generatedBody(rng, tbl, MaxRows, false))
+		check(tbl, generatedBody(rng, tbl, MaxRows, true))
 	}
-	// The comparison means something only if the fast path took bodies.
-	if fast < 100 {
-		t.Errorf("the fast path took %d of %d generated bodies, want at least 100", fast, 300+len(tables))
+	// The comparison means something only if the one-pass paths took
+	// bodies.
+	if plain < 80 || fast < 100 {
+		t.Errorf("of %d generated bodies, plainJSON took %d, want at least 80, and scanJSON %d, want at least 100", bodies, plain, fast)
 	}
 }
 
@@ -225,7 +265,8 @@ func FuzzDecodeDifferential(f *testing.F) {
 	rng := rand.New(rand.NewPCG(14, 2))
 	tables := dictionary.Default().Tables()
 	for i := range len(tables) {
-		f.Add(uint8(i), generatedBody(rng, tables[i], 3))
+		f.Add(uint8(i), generatedBody(rng, tables[i], 3, false))
+		f.Add(uint8(i), generatedBody(rng, tables[i], 3, true))
 	}
 	f.Fuzz(func(t *testing.T, tableIndex uint8, body []byte) {
 		checkSameDecode(t, tables[int(tableIndex)%len(tables)], body)

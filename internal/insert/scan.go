@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strings"
 	"sync"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -31,6 +32,75 @@ var scanners = sync.Pool{New: func() any {
 
 // rowsSlab is how many rows' values are allocated at once.
 const rowsSlab = 64
+
+// plainJSON reads a body {"rows": [...]} of 1 to MaxRows rows that are all
+// valid plain objects (see dictionary.Table.ScanObject), with nothing else
+// in it, without a tokenizer: it answers as scanJSON does. It reports false
+// for any other body, which scanJSON then reads.
+func plainJSON(t *dictionary.Table, body []byte) ([]item, bool) {
+	// The rows' strings share one copy of the body.
+	text := string(body)
+	i, ok := expect(text, 0, '{')
+	if i = jsonSpace(text, i); !ok || !strings.HasPrefix(text[i:], `"rows"`) {
+		return nil, false
+	}
+	if i, ok = expect(text, i+len(`"rows"`), ':'); !ok {
+		return nil, false
+	}
+	if i, ok = expect(text, i, '['); !ok {
+		return nil, false
+	}
+	items := make([]item, 0, min(MaxRows, 1+len(body)/64))
+	var slab []any
+	n := len(t.Fields)
+	for {
+		if len(items) == MaxRows {
+			return nil, false
+		}
+		if len(slab) < n {
+			slab = make([]any, rowsSlab*n)
+		}
+		start := jsonSpace(text, i)
+		row, end, ok := t.ScanObject(text, start, slab[:n:n])
+		if !ok {
+			return nil, false
+		}
+		slab = slab[n:]
+		items = append(items, item{raw: body[start:end:end], json: true, row: row})
+		i = jsonSpace(text, end)
+		if i < len(text) && text[i] == ',' {
+			i++
+			continue
+		}
+		break
+	}
+	if i, ok = expect(text, i, ']'); !ok {
+		return nil, false
+	}
+	if i, ok = expect(text, i, '}'); !ok || jsonSpace(text, i) != len(text) {
+		return nil, false
+	}
+	return items, true
+}
+
+// expect returns the index after c, the first byte at or after i that is not
+// JSON white space; it reports false if that byte is not c.
+func expect(s string, i int, c byte) (int, bool) {
+	i = jsonSpace(s, i)
+	if i >= len(s) || s[i] != c {
+		return 0, false
+	}
+	return i + 1, true
+}
+
+// jsonSpace returns the index of the first byte at or after i that is not
+// JSON white space.
+func jsonSpace(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+		i++
+	}
+	return i
+}
 
 // scanJSON reads a body that is exactly {"rows": [...]} with 1 to MaxRows
 // rows, nested at most httpapi.MaxJSONDepth deep, in one pass: it answers
