@@ -1,7 +1,9 @@
 package bqwrite
 
 import (
+	"bytes"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,63 +52,73 @@ func referenceMessage(t *testing.T, row []any) proto.Message {
 	return msg
 }
 
-func TestEncoder_Encode(t *testing.T) {
+func TestEncoder_EncodeRows(t *testing.T) {
 	t.Parallel()
 	enc, err := NewEncoder(testSchema)
 	if err != nil {
 		t.Fatal(err)
 	}
 	at := time.Date(2021, 7, 27, 16, 2, 8, 123456000, time.UTC)
-	cases := []struct {
-		name string
-		row  []any
-	}{
-		{"all set", []any{int64(7), "Ana", at, 1.5, true, []byte{0, 1, 2}}},
-		{"nulls", []any{int64(1), nil, nil, nil, nil, nil}},
-		{"extremes", []any{int64(math.MaxInt64), "", time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), math.Inf(-1), false, []byte{}}},
-		{"negative", []any{int64(-1), "é\x00", time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC), -0.0, true, nil}},
+	rows := [][]any{
+		{int64(7), "Ana", at, 1.5, true, []byte{0, 1, 2}},
+		{int64(1), nil, nil, nil, nil, nil},
+		{int64(math.MaxInt64), "", time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), math.Inf(-1), false, []byte{}},
+		{int64(-1), "é\x00", time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC), -0.0, true, nil},
+		{int64(127), strings.Repeat("x", 127), time.Unix(0, 0), 0.0, false, bytes.Repeat([]byte{0xff}, 128)},
+		{int64(128), strings.Repeat("y", 128), time.Unix(0, 1000), 1e300, true, []byte{0x80}},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			data, err := enc.Encode(c.row)
-			if err != nil {
-				t.Fatalf("Encode: %v", err)
-			}
-			want := referenceMessage(t, c.row)
+	// Every row alone, and all of them in one call, which grows the
+	// buffer past the first row's size.
+	calls := [][][]any{rows}
+	for _, row := range rows {
+		calls = append(calls, [][]any{row})
+	}
+	for _, call := range calls {
+		data, err := enc.EncodeRows(call)
+		if err != nil {
+			t.Fatalf("EncodeRows: %v", err)
+		}
+		if len(data) != len(call) {
+			t.Fatalf("EncodeRows gave %d messages for %d rows", len(data), len(call))
+		}
+		for i, row := range call {
+			want := referenceMessage(t, row)
 			got := want.ProtoReflect().New().Interface()
-			if err := proto.Unmarshal(data, got); err != nil {
-				t.Fatalf("proto.Unmarshal: %v", err)
+			if err := proto.Unmarshal(data[i], got); err != nil {
+				t.Fatalf("row %v: proto.Unmarshal: %v", row, err)
 			}
 			if !proto.Equal(got, want) {
-				t.Errorf("decoded %v, want %v", got, want)
+				t.Errorf("row %v: decoded %v, want %v", row, got, want)
 			}
-		})
+		}
 	}
 }
 
-func TestEncoder_EncodeRefuses(t *testing.T) {
+func TestEncoder_EncodeRowsRefuses(t *testing.T) {
 	t.Parallel()
 	enc, err := NewEncoder(testSchema)
 	if err != nil {
 		t.Fatal(err)
 	}
+	good := []any{int64(1), "a", nil, nil, nil, nil}
 	cases := []struct {
 		name string
 		row  []any
+		want string
 	}{
-		{"short row", []any{int64(1)}},
-		{"null in required", []any{nil, nil, nil, nil, nil, nil}},
-		{"string for integer", []any{"1", nil, nil, nil, nil, nil}},
-		{"time for string", []any{int64(1), time.Now(), nil, nil, nil, nil}},
-		{"int for float", []any{int64(1), nil, nil, int64(2), nil, nil}},
-		{"unsupported", []any{int64(1), nil, nil, nil, nil, 3}},
+		{"short row", []any{int64(1)}, "row 1: 1 values for 6 columns"},
+		{"null in required", []any{nil, nil, nil, nil, nil, nil}, "row 1: column id: NULL in a REQUIRED column"},
+		{"string for integer", []any{"1", nil, nil, nil, nil, nil}, "row 1: column id: a string for a INTEGER column"},
+		{"time for string", []any{int64(1), time.Now(), nil, nil, nil, nil}, "row 1: column name: a time for a STRING column"},
+		{"int for float", []any{int64(1), nil, nil, int64(2), nil, nil}, "row 1: column score: a int64 for a FLOAT column"},
+		{"unsupported", []any{int64(1), nil, nil, nil, nil, 3}, "row 1: column raw: unsupported value int"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			if data, err := enc.Encode(c.row); err == nil {
-				t.Errorf("Encode(%v) = %x, want an error", c.row, data)
+			data, err := enc.EncodeRows([][]any{good, c.row})
+			if err == nil || err.Error() != c.want {
+				t.Errorf("EncodeRows(%v) = %x, %v; want the error %q", c.row, data, err, c.want)
 			}
 		})
 	}

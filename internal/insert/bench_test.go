@@ -103,11 +103,9 @@ func BenchmarkEncode(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		for _, row := range rows {
-			data, err := enc.Encode(row)
-			if err != nil || len(data) == 0 {
-				b.Fatalf("Encode: %d bytes, %v", len(data), err)
-			}
+		data, err := enc.EncodeRows(rows)
+		if err != nil || len(data) != len(rows) {
+			b.Fatalf("EncodeRows: %d messages, %v", len(data), err)
 		}
 	}
 	reportRows(b)
@@ -135,12 +133,8 @@ func (a *encodingAppender) Append(_ context.Context, table string, schema bigque
 		a.encoders[table] = enc
 	}
 	a.mu.Unlock()
-	for _, row := range rows {
-		if _, err := enc.Encode(row); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err := enc.EncodeRows(rows)
+	return err
 }
 
 // BenchmarkBatch runs the whole service path of a JSON batch through
