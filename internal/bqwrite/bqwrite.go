@@ -119,7 +119,8 @@ func (a *Appender) Append(ctx context.Context, table string, schema bigquery.Sch
 	return nil
 }
 
-// encodeError is a row that does not fit its table's writer schema.
+// encodeError is a row that does not fit its table's writer schema: what
+// an Encoder's methods fail with, and Transient calls permanent.
 type encodeError struct{ err error }
 
 func (e *encodeError) Error() string { return e.err.Error() }
@@ -206,7 +207,7 @@ func (e *Encoder) EncodeRows(rows [][]any) ([][]byte, error) {
 		start := len(buf)
 		var err error
 		if buf, err = e.appendRow(buf, row); err != nil {
-			return nil, fmt.Errorf("row %d: %w", i, err)
+			return nil, &encodeError{fmt.Errorf("row %d: %w", i, err)}
 		}
 		out[i] = buf[start:len(buf):len(buf)]
 	}
@@ -265,6 +266,28 @@ func (e *Encoder) appendRow(b []byte, row []any) ([]byte, error) {
 	return b, nil
 }
 
+// AppendInt appends to b the field of column col with the value v: an
+// INTEGER, or a TIMESTAMP as microseconds since the Unix epoch. With
+// AppendString it encodes a row's values without boxing them: the
+// message of a row is its columns' fields appended one after the other, a
+// NULL's left out. It fails for a column of another type.
+func (e *Encoder) AppendInt(b []byte, col int, v int64) ([]byte, error) {
+	c := &e.columns[col]
+	if c.kind != protoreflect.Int64Kind {
+		return nil, &encodeError{fmt.Errorf("column %s: an integer for a %s column", c.name, c.bqType)}
+	}
+	return appendVarint(append(b, c.tag...), uint64(v)), nil
+}
+
+// AppendString is AppendInt for the value of a STRING column.
+func (e *Encoder) AppendString(b []byte, col int, v string) ([]byte, error) {
+	c := &e.columns[col]
+	if c.kind != protoreflect.StringKind {
+		return nil, &encodeError{fmt.Errorf("column %s: a string for a %s column", c.name, c.bqType)}
+	}
+	return append(appendVarint(append(b, c.tag...), uint64(len(v))), v...), nil
+}
+
 // appendVarint is protowire.AppendVarint with the one-byte case inline.
 func appendVarint(b []byte, v uint64) []byte {
 	if v < 0x80 {
@@ -276,7 +299,7 @@ func appendVarint(b []byte, v uint64) []byte {
 // Transient reports whether an Append error may succeed on another try.
 // Only errors that another try would repeat are permanent: a request the
 // service refuses (invalid, unknown table, no permission, not
-// implemented) and a row this package cannot encode. Everything else (the
+// implemented) and a row an Encoder cannot encode. Everything else (the
 // service unavailable or overloaded, a connection dropped, a deadline) is
 // transient, so that callers retry rather than give up on a batch that
 // would land.

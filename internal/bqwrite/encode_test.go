@@ -117,9 +117,58 @@ func TestEncoder_EncodeRowsRefuses(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			data, err := enc.EncodeRows([][]any{good, c.row})
-			if err == nil || err.Error() != c.want {
-				t.Errorf("EncodeRows(%v) = %x, %v; want the error %q", c.row, data, err, c.want)
+			if err == nil || err.Error() != c.want || Transient(err) {
+				t.Errorf("EncodeRows(%v) = %x, %v (transient: %v); want the permanent error %q", c.row, data, err, Transient(err), c.want)
 			}
 		})
+	}
+}
+
+// TestEncoder_AppendTyped holds AppendInt and AppendString to EncodeRows of
+// the same values boxed, NULLs left out.
+func TestEncoder_AppendTyped(t *testing.T) {
+	t.Parallel()
+	schema := bigquery.Schema{
+		{Name: "id", Type: bigquery.IntegerFieldType, Required: true},
+		{Name: "name", Type: bigquery.StringFieldType},
+		{Name: "at", Type: bigquery.TimestampFieldType},
+		{Name: "n", Type: bigquery.IntegerFieldType},
+	}
+	enc, err := NewEncoder(schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range [][]any{
+		{int64(1), "Ana", time.UnixMicro(1627401728123456).UTC(), int64(-1)},
+		{int64(math.MaxInt64), nil, nil, nil},
+		{int64(math.MinInt64), strings.Repeat("é", 100), time.UnixMicro(-62135596800000000).UTC(), int64(128)},
+	} {
+		var b []byte
+		for col, v := range row {
+			switch x := v.(type) {
+			case int64:
+				b, err = enc.AppendInt(b, col, x)
+			case string:
+				b, err = enc.AppendString(b, col, x)
+			case time.Time:
+				b, err = enc.AppendInt(b, col, x.UnixMicro())
+			}
+			if err != nil {
+				t.Fatalf("row %v, column %d: %v", row, col, err)
+			}
+		}
+		want, err := enc.EncodeRows([][]any{row})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(b, want[0]) {
+			t.Errorf("row %v: typed %x, boxed %x", row, b, want[0])
+		}
+	}
+	if _, err := enc.AppendInt(nil, 1, 5); err == nil || Transient(err) {
+		t.Errorf("AppendInt to a STRING column: %v, want a permanent error", err)
+	}
+	if _, err := enc.AppendString(nil, 2, "x"); err == nil || Transient(err) {
+		t.Errorf("AppendString to a TIMESTAMP column: %v, want a permanent error", err)
 	}
 }
