@@ -36,8 +36,7 @@ type Appender struct {
 }
 
 type stream struct {
-	ms  *managedwriter.ManagedStream
-	enc *Encoder
+	ms *managedwriter.ManagedStream
 }
 
 // New returns an Appender for project.dataset. With endpoint (host:port of
@@ -89,15 +88,15 @@ func (a *Appender) stream(ctx context.Context, table string, schema bigquery.Sch
 	if err != nil {
 		return nil, fmt.Errorf("open the default stream of %s: %w", table, err)
 	}
-	s := &stream{ms: ms, enc: enc}
+	s := &stream{ms: ms}
 	a.streams[table] = s
 	return s, nil
 }
 
-// Append appends rows to table, whose schema is schema: one value per column
-// in schema order, as int64, float64, bool, string, []byte or time.Time, or
-// nil for NULL. The rows land together or not at all.
-func (a *Appender) Append(ctx context.Context, table string, schema bigquery.Schema, rows [][]any) error {
+// Append appends rows to table, whose schema is schema: each row the
+// message an Encoder of schema gave (EncodeRows, or AppendInt and
+// AppendString). The rows land together or not at all.
+func (a *Appender) Append(ctx context.Context, table string, schema bigquery.Schema, rows [][]byte) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -105,11 +104,7 @@ func (a *Appender) Append(ctx context.Context, table string, schema bigquery.Sch
 	if err != nil {
 		return err
 	}
-	data, err := s.enc.EncodeRows(rows)
-	if err != nil {
-		return &encodeError{fmt.Errorf("bqwrite: %s: %w", table, err)}
-	}
-	res, err := s.ms.AppendRows(ctx, data)
+	res, err := s.ms.AppendRows(ctx, rows)
 	if err != nil {
 		return fmt.Errorf("append to %s: %w", table, err)
 	}

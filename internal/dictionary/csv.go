@@ -149,6 +149,8 @@ func (r *Reader) Next() (Record, error) {
 type Fields struct {
 	// Line is Record.Line.
 	Line int64
+	// Offset is Record.Offset.
+	Offset int64
 	// Raw is Record.Raw, in a string of its own.
 	Raw string
 	// Values are the record's fields, unquoted, for Table.ParseRecordInto.
@@ -175,9 +177,9 @@ func (r *Reader) NextFields() (Fields, error) {
 		raw = string(r.raw)
 	}
 	if broke != nil {
-		return Fields{Line: line, Raw: raw, Err: r.table.rowError(line, *broke)}, nil
+		return Fields{Line: line, Offset: r.offset, Raw: raw, Err: r.table.rowError(line, *broke)}, nil
 	}
-	return Fields{Line: line, Raw: raw, Values: r.fields}, nil
+	return Fields{Line: line, Offset: r.offset, Raw: raw, Values: r.fields}, nil
 }
 
 // read reads the next record that is not the header row into r.raw and,

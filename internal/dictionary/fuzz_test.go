@@ -42,7 +42,7 @@ func FuzzParseRecord(f *testing.F) {
 	})
 }
 
-func FuzzParseObject(f *testing.F) {
+func FuzzParseObjectValues(f *testing.F) {
 	f.Add(uint8(0), []byte(`{"id": 7, "department": "Sales"}`))
 	f.Add(uint8(1), []byte(`{"id":4535,"name":"Marcelo Gonzalez","datetime":"2021-07-27T16:02:08Z","department_id":1,"job_id":2}`))
 	f.Add(uint8(1), []byte(`{"id":"1","name":5,"datetime":"2021-07-27 16:02:08","department_id":1.5,"job_id":-0,"x":null}`))
@@ -54,7 +54,7 @@ func FuzzParseObject(f *testing.F) {
 	f.Add(uint8(1), []byte(``))
 	f.Fuzz(func(t *testing.T, tableIndex uint8, object []byte) {
 		tbl := fuzzTable(tableIndex)
-		row, rerr := tbl.ParseObject(5, object)
+		row, rerr := parseObject(tbl, 5, object)
 		checkResult(t, tbl, 5, row, rerr)
 	})
 }
@@ -111,19 +111,32 @@ func FuzzReader(f *testing.F) {
 	})
 }
 
-// checkOffsets asserts that each record's Raw is the input from its Offset.
+// checkOffsets asserts that each record's Raw is the input from its Offset,
+// as Next and as NextFields give them; src is read by Next, then the input
+// again by NextFields.
 func checkOffsets(t *testing.T, tbl *dictionary.Table, data []byte, src io.Reader, limits dictionary.Limits) {
 	t.Helper()
+	check := func(line, offset int64, raw string) {
+		end := offset + int64(len(raw))
+		if offset < 0 || end > int64(len(data)) || string(data[offset:end]) != raw {
+			t.Fatalf("line %d: Raw %q is not the input at offset %d", line, raw, offset)
+		}
+	}
 	r := tbl.NewLimitedReader(src, limits)
 	for {
 		rec, err := r.Next()
 		if err != nil {
+			break
+		}
+		check(rec.Line, rec.Offset, string(rec.Raw))
+	}
+	r = tbl.NewLimitedReader(bytes.NewReader(data), limits)
+	for {
+		f, err := r.NextFields()
+		if err != nil {
 			return
 		}
-		end := rec.Offset + int64(len(rec.Raw))
-		if rec.Offset < 0 || end > int64(len(data)) || !bytes.Equal(data[rec.Offset:end], rec.Raw) {
-			t.Fatalf("line %d: Raw %q is not the input at offset %d", rec.Line, rec.Raw, rec.Offset)
-		}
+		check(f.Line, f.Offset, f.Raw)
 	}
 }
 

@@ -37,6 +37,15 @@ func table(tb testing.TB, name string) *dictionary.Table {
 	return t
 }
 
+// parseObject is ParseObjectValues with the row's values boxed, as a Row.
+func parseObject(tbl *dictionary.Table, row int64, object []byte) (dictionary.Row, *dictionary.RowError) {
+	values := make([]dictionary.Value, len(tbl.Fields))
+	if rerr := tbl.ParseObjectValues(row, object, values); rerr != nil {
+		return dictionary.Row{}, rerr
+	}
+	return tbl.RowOf(values), nil
+}
+
 // fieldRule is what a test asserts about one FieldError.
 type fieldRule struct {
 	Field string

@@ -119,7 +119,7 @@ func jsonCases() map[dictionary.Type][]valueCase {
 	return cases
 }
 
-func TestTable_ParseObject_values(t *testing.T) {
+func TestTable_ParseObjectValues_values(t *testing.T) {
 	t.Parallel()
 	cases := jsonCases()
 	for _, tbl := range dictionary.Default().Tables() {
@@ -130,11 +130,11 @@ func TestTable_ParseObject_values(t *testing.T) {
 					t.Parallel()
 					values := slices.Clone(valid)
 					values[i] = tc.value
-					row, rerr := tbl.ParseObject(17, object(tbl.ColumnNames(), values))
+					row, rerr := parseObject(tbl, 17, object(tbl.ColumnNames(), values))
 					checkResult(t, tbl, 17, row, rerr)
 					if tc.rule == "" {
 						if rerr != nil {
-							t.Fatalf("ParseObject: %v, want a valid row", rerr)
+							t.Fatalf("ParseObjectValues: %v, want a valid row", rerr)
 						}
 						want := slices.Clone(validRecords[tbl.Name].values)
 						want[i] = tc.want
@@ -151,7 +151,7 @@ func TestTable_ParseObject_values(t *testing.T) {
 	}
 }
 
-func TestTable_ParseObject_valid(t *testing.T) {
+func TestTable_ParseObjectValues_valid(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		name   string
@@ -168,9 +168,9 @@ func TestTable_ParseObject_valid(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			tbl := table(t, tc.table)
-			row, rerr := tbl.ParseObject(0, []byte(tc.object))
+			row, rerr := parseObject(tbl, 0, []byte(tc.object))
 			if rerr != nil {
-				t.Fatalf("ParseObject(%s): %v", tc.object, rerr)
+				t.Fatalf("ParseObjectValues(%s): %v", tc.object, rerr)
 			}
 			checkResult(t, tbl, 0, row, rerr)
 			checkValues(t, row.Values, validRecords[tc.table].values)
@@ -178,7 +178,7 @@ func TestTable_ParseObject_valid(t *testing.T) {
 	}
 }
 
-func TestTable_ParseObject_rows(t *testing.T) {
+func TestTable_ParseObjectValues_rows(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		name   string
@@ -253,7 +253,7 @@ func TestTable_ParseObject_rows(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			tbl := table(t, tc.table)
-			row, rerr := tbl.ParseObject(3, []byte(tc.object))
+			row, rerr := parseObject(tbl, 3, []byte(tc.object))
 			checkResult(t, tbl, 3, row, rerr)
 			if diff := cmp.Diff(tc.want, fieldRules(rerr)); diff != "" {
 				t.Errorf("errors mismatch (-want +got):\n%s", diff)
@@ -262,7 +262,7 @@ func TestTable_ParseObject_rows(t *testing.T) {
 	}
 }
 
-func TestTable_ParseObject_malformed(t *testing.T) {
+func TestTable_ParseObjectValues_malformed(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		name   string
@@ -297,7 +297,7 @@ func TestTable_ParseObject_malformed(t *testing.T) {
 		for _, tc := range cases {
 			t.Run(tbl.Name+"/"+tc.name, func(t *testing.T) {
 				t.Parallel()
-				row, rerr := tbl.ParseObject(9, []byte(tc.object))
+				row, rerr := parseObject(tbl, 9, []byte(tc.object))
 				checkResult(t, tbl, 9, row, rerr)
 				if diff := cmp.Diff([]fieldRule{{Rule: tc.rule}}, fieldRules(rerr)); diff != "" {
 					t.Errorf("errors mismatch (-want +got):\n%s", diff)
@@ -307,7 +307,7 @@ func TestTable_ParseObject_malformed(t *testing.T) {
 	}
 }
 
-func TestTable_ParseObject_nullable(t *testing.T) {
+func TestTable_ParseObjectValues_nullable(t *testing.T) {
 	t.Parallel()
 	tbl := nullableTable(t)
 	cases := []struct {
@@ -327,7 +327,7 @@ func TestTable_ParseObject_nullable(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			row, rerr := tbl.ParseObject(5, []byte(tc.object))
+			row, rerr := parseObject(tbl, 5, []byte(tc.object))
 			checkResult(t, tbl, 5, row, rerr)
 			if diff := cmp.Diff(tc.rules, fieldRules(rerr)); diff != "" {
 				t.Fatalf("errors mismatch (-want +got):\n%s", diff)

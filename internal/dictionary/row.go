@@ -84,13 +84,25 @@ func (t *Table) ParseRecordInto(row int64, record []string, values []any) (Row, 
 	if rerr := t.ParseRecordValues(row, record, typed[:len(t.Fields)]); rerr != nil {
 		return Row{}, rerr
 	}
-	if values == nil {
-		values = make([]any, len(t.Fields))
+	return t.rowInto(typed, values), nil
+}
+
+// RowOf returns the row of values, one per field, boxed as Row.Values
+// holds them.
+func (t *Table) RowOf(values []Value) Row {
+	return t.rowInto(values, nil)
+}
+
+// rowInto is RowOf into boxed, of one element per field, or into a new
+// slice when it is nil.
+func (t *Table) rowInto(values []Value, boxed []any) Row {
+	if boxed == nil {
+		boxed = make([]any, len(t.Fields))
 	}
 	for i := range t.Fields {
-		values[i] = typed[i].Any(t.Fields[i].Type)
+		boxed[i] = values[i].Any(t.Fields[i].Type)
 	}
-	return Row{Table: t, Values: values}, nil
+	return Row{Table: t, Values: boxed}
 }
 
 // ParseRecordValues is ParseRecordInto with the values unboxed, in values,
@@ -124,38 +136,37 @@ func (t *Table) ParseRecordValues(row int64, record []string, values []Value) *R
 	return rerr
 }
 
-// ParseObjectString is ParseObject for an object held in a string, in one
-// pass: the row's strings share its memory, and values, of one element per
-// field and all nil, receives the row's values. Only a valid object of
+// ParseObjectString is ParseObjectValues for an object held in a string,
+// in one pass: the values' strings share its memory. Only a valid object of
 // plain members is read that way; any other object (an error, an escape, a
-// member unknown or twice, a nested value) is given to ParseObject, so that
-// every refusal says the same.
-func (t *Table) ParseObjectString(row int64, object string, values []any) (Row, *RowError) {
-	if end, ok := t.scanObject(object, 0, values); ok && skipSpace(object, end) == len(object) {
-		return Row{Table: t, Values: values}, nil
+// member unknown or twice, a nested value) is given to ParseObjectValues,
+// so that every refusal says the same.
+func (t *Table) ParseObjectString(row int64, object string, values []Value) *RowError {
+	if end, ok := t.ScanObject(object, 0, values); ok && skipSpace(object, end) == len(object) {
+		return nil
 	}
-	return t.ParseObject(row, []byte(object))
+	return t.ParseObjectValues(row, []byte(object), values)
 }
 
 // ScanObject reads the object that starts at s[i:], after JSON white space,
 // as ParseObjectString's one pass does: a valid object of plain members,
-// each a known field once, with valid values. It returns the row, whose
-// values are values (one element per field, all nil) and share s's memory,
-// and the index after the object's closing brace. It reports false, with
-// values partly set, for any other object: ParseObject says why.
-func (t *Table) ScanObject(s string, i int, values []any) (Row, int, bool) {
-	end, ok := t.scanObject(s, i, values)
-	if !ok {
-		return Row{}, 0, false
-	}
-	return Row{Table: t, Values: values}, end, true
+// each a known field once, with valid values. It sets values, of one
+// element per field, to the row's values, whose strings share s's memory,
+// and returns the index after the object's closing brace. It reports
+// false, with values partly set, for any other object: ParseObjectValues
+// says why.
+func (t *Table) ScanObject(s string, i int, values []Value) (int, bool) {
+	return t.scanObject(s, i, values)
 }
 
-// scanObject is ScanObject without the row.
-func (t *Table) scanObject(s string, i int, values []any) (int, bool) {
+// scanObject is ScanObject.
+func (t *Table) scanObject(s string, i int, values []Value) (int, bool) {
 	var seen uint64
 	if len(t.Fields) > 64 {
 		return 0, false
+	}
+	for f := range values {
+		values[f] = Value{Null: true}
 	}
 	i = skipSpace(s, i)
 	if i >= len(s) || s[i] != '{' {
@@ -183,12 +194,9 @@ func (t *Table) scanObject(s string, i int, values []any) (int, bool) {
 			if i >= len(s) {
 				return 0, false
 			}
-			var v Value
-			v, i, ok = t.Fields[f].scanValue(s, i)
-			if !ok {
+			if values[f], i, ok = t.Fields[f].scanValue(s, i); !ok {
 				return 0, false
 			}
-			values[f] = v.Any(t.Fields[f].Type)
 			i = skipSpace(s, i)
 			if i >= len(s) {
 				return 0, false
@@ -293,17 +301,21 @@ func skipSpace(s string, i int) int {
 	return i
 }
 
-// ParseObject validates one JSON object whose members are the row's columns:
-// JSON numbers for INTEGER, strings for STRING and RFC 3339 strings for
-// TIMESTAMP. row is the object's index in its batch. It reads the object
+// ParseObjectValues validates one JSON object whose members are the row's
+// columns: JSON numbers for INTEGER, strings for STRING and RFC 3339 strings
+// for TIMESTAMP. row is the object's index in its batch. It reads the object
 // member by member with encoding/json and collects every rule it breaks.
-func (t *Table) ParseObject(row int64, object []byte) (Row, *RowError) {
+// The row's values, unboxed, are set in values, of one element per field.
+func (t *Table) ParseObjectValues(row int64, object []byte, values []Value) *RowError {
 	members, fe := splitObject(object)
 	if fe != nil {
-		return Row{}, t.rowError(row, *fe)
+		return t.rowError(row, *fe)
 	}
-	values := make([]any, len(t.Fields))
+	for i := range values {
+		values[i] = Value{Null: true}
+	}
 	seen := make([]bool, len(t.Fields))
+	keyOK := false
 	var errs []FieldError
 	for _, m := range members {
 		i, ok := t.index[m.name]
@@ -325,17 +337,22 @@ func (t *Table) ParseObject(row int64, object []byte) (Row, *RowError) {
 			errs = append(errs, *fe)
 			continue
 		}
-		values[i] = v.Any(t.Fields[i].Type)
+		values[i] = v
+		keyOK = keyOK || i == 0
 	}
 	for i, f := range t.Fields {
 		if !seen[i] && f.Required {
 			errs = append(errs, FieldError{Field: f.Name, Rule: RuleRequired, Message: "is required but missing"})
 		}
 	}
-	if errs != nil {
-		return Row{}, &RowError{Table: t.Name, Row: row, Errors: errs, Key: values[0]}
+	if errs == nil {
+		return nil
 	}
-	return Row{Table: t, Values: values}, nil
+	rerr := &RowError{Table: t.Name, Row: row, Errors: errs}
+	if keyOK {
+		rerr.Key = values[0].Any(t.Fields[0].Type)
+	}
+	return rerr
 }
 
 func (t *Table) rowError(row int64, fe FieldError) *RowError {

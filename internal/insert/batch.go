@@ -21,13 +21,33 @@ import (
 const MaxRows = 1000
 
 // item is one row of a batch: its raw form as sent and the outcome of
-// validation.
+// validation, the row's values, unboxed, or its refusal.
 type item struct {
-	raw  []byte
-	json bool  // raw is a JSON object, stored compacted
-	line int64 // CSV: the line of the record; 0 for JSON
-	row  dictionary.Row
-	err  *dictionary.RowError
+	raw    []byte
+	json   bool  // raw is a JSON object, stored compacted
+	line   int64 // CSV: the line of the record; 0 for JSON
+	values []dictionary.Value
+	err    *dictionary.RowError
+}
+
+// rowsSlab is how many rows' values are allocated at once.
+const rowsSlab = 64
+
+// slab cuts the values of rows, one element per field, from slabs of
+// rowsSlab rows.
+type slab struct {
+	values []dictionary.Value
+	width  int
+}
+
+// next returns the values of the next row.
+func (s *slab) next() []dictionary.Value {
+	if len(s.values) < s.width {
+		s.values = make([]dictionary.Value, rowsSlab*s.width)
+	}
+	v := s.values[:s.width:s.width]
+	s.values = s.values[s.width:]
+	return v
 }
 
 // stored returns the item's raw form as rejected_rows keeps it: a JSON
@@ -56,7 +76,7 @@ func parseJSON(t *dictionary.Table, body []byte) ([]item, error) {
 
 // parseJSONStrict reads a body as parseJSON does, in steps: a token walk
 // that checks the envelope, encoding/json for the rows array, and
-// ParseObject for each row.
+// ParseObjectValues for each row.
 func parseJSONStrict(t *dictionary.Table, body []byte) ([]item, error) {
 	var req struct {
 		Rows []json.RawMessage `json:"rows"`
@@ -71,9 +91,13 @@ func parseJSONStrict(t *dictionary.Table, body []byte) ([]item, error) {
 		return nil, err
 	}
 	items := make([]item, len(req.Rows))
+	values := slab{width: len(t.Fields)}
 	for i, raw := range req.Rows {
 		items[i].raw, items[i].json = raw, true
-		items[i].row, items[i].err = t.ParseObject(int64(i), raw)
+		items[i].values = values.next()
+		if items[i].err = t.ParseObjectValues(int64(i), raw, items[i].values); items[i].err != nil {
+			items[i].values = nil
+		}
 	}
 	return items, nil
 }
@@ -94,8 +118,9 @@ func parseCSV(t *dictionary.Table, body []byte) ([]item, error) {
 	r := t.NewReader(bytes.NewReader(body))
 	// A record is at least "1,a" and a line terminator.
 	items := make([]item, 0, min(MaxRows+1, 1+len(body)/4))
+	values := slab{width: len(t.Fields)}
 	for {
-		rec, err := r.Next()
+		rec, err := r.NextFields()
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -107,9 +132,13 @@ func parseCSV(t *dictionary.Table, body []byte) ([]item, error) {
 		}
 		// A record's raw bytes are the body's from its offset.
 		end := rec.Offset + int64(len(rec.Raw))
-		it := item{raw: body[rec.Offset:end:end], line: rec.Line, row: rec.Row, err: rec.Err}
+		it := item{raw: body[rec.Offset:end:end], line: rec.Line, err: rec.Err}
+		if it.err == nil {
+			it.values = values.next()
+			it.err = t.ParseRecordValues(rec.Line, rec.Values, it.values)
+		}
 		if it.err != nil {
-			it.err.Row = int64(len(items))
+			it.values, it.err.Row = nil, int64(len(items))
 		}
 		items = append(items, it)
 	}
@@ -136,13 +165,13 @@ func countWord(n int) string {
 // firstRows holds maps from a key to the first row of a batch that has it,
 // reused from batch to batch: a map for 1000 keys is the largest allocation
 // of a CSV batch's validation after the body itself.
-var firstRows = sync.Pool{New: func() any { return make(map[any]int, MaxRows) }}
+var firstRows = sync.Pool{New: func() any { return make(map[dictionary.Value]int, MaxRows) }}
 
 // refuseDuplicates refuses each valid row whose key an earlier valid row of
 // the batch has: the first one wins. Invalid rows are not inserted, so they
 // do not count.
 func refuseDuplicates(t *dictionary.Table, items []item) {
-	first := firstRows.Get().(map[any]int)
+	first := firstRows.Get().(map[dictionary.Value]int)
 	defer func() {
 		clear(first)
 		firstRows.Put(first)
@@ -152,13 +181,14 @@ func refuseDuplicates(t *dictionary.Table, items []item) {
 		if it.err != nil {
 			continue
 		}
-		key := it.row.Key()
+		key := it.values[0]
 		j, seen := first[key]
 		if !seen {
 			first[key] = i
 			continue
 		}
-		it.err = &dictionary.RowError{Table: t.Name, Row: int64(i), Key: key, Errors: []dictionary.FieldError{{
+		it.values = nil
+		it.err = &dictionary.RowError{Table: t.Name, Row: int64(i), Key: key.Any(t.Key().Type), Errors: []dictionary.FieldError{{
 			Field:   t.Key().Name,
 			Rule:    dictionary.RuleDuplicateInBatch,
 			Message: fmt.Sprintf("row %d of the batch has the same %s", j, t.Key().Name),

@@ -34,7 +34,7 @@ func newGateAppender() *gateAppender {
 	return &gateAppender{gate: make(chan struct{}), entered: make(chan struct{}, 16), rows: map[string]int{}}
 }
 
-func (g *gateAppender) Append(_ context.Context, table string, _ bigquery.Schema, rows [][]any) error {
+func (g *gateAppender) Append(_ context.Context, table string, _ bigquery.Schema, rows [][]byte) error {
 	if table != warehouse.RejectedRows {
 		g.entered <- struct{}{}
 		<-g.gate

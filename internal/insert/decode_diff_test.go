@@ -23,22 +23,21 @@ func describe(err error) string {
 	return fmt.Sprint(err)
 }
 
-// itemView is what an item answers: its stored form, line, values and
-// refusal.
+// itemView is what an item answers: its stored form, line, values, boxed,
+// and refusal.
 type itemView struct {
 	Raw    string
 	Line   int64
-	Table  string
 	Values []any
 	Err    *dictionary.RowError
 }
 
-func view(items []item) []itemView {
+func view(tbl *dictionary.Table, items []item) []itemView {
 	out := make([]itemView, len(items))
 	for i, it := range items {
-		out[i] = itemView{Raw: string(it.raw), Line: it.line, Values: it.row.Values, Err: it.err}
-		if it.row.Table != nil {
-			out[i].Table = it.row.Table.Name
+		out[i] = itemView{Raw: string(it.raw), Line: it.line, Err: it.err}
+		if it.values != nil {
+			out[i].Values = tbl.RowOf(it.values).Values
 		}
 	}
 	return out
@@ -46,7 +45,7 @@ func view(items []item) []itemView {
 
 // checkSameDecode checks that parseJSON decides as parseJSONStrict, the
 // straightforward reference (a strict token walk of the envelope,
-// encoding/json for the rows array, ParseObject for each row), and so does
+// encoding/json for the rows array, ParseObjectValues for each row), and so does
 // each of its one-pass paths on its own when it takes the body: plainJSON
 // and scanJSON. It reports which of them took the body.
 func checkSameDecode(t *testing.T, tbl *dictionary.Table, body []byte) (plain, fast bool) {
@@ -72,12 +71,12 @@ func checkSameDecode(t *testing.T, tbl *dictionary.Table, body []byte) (plain, f
 			t.Fatalf("table %s, body %.300q: %s took a body the reference refuses with %q", tbl.Name, body, p.name, describe(wantErr))
 		}
 		refuseDuplicates(tbl, items)
-		if diff := cmp.Diff(view(want), view(items)); diff != "" {
+		if diff := cmp.Diff(view(tbl, want), view(tbl, items)); diff != "" {
 			t.Fatalf("table %s, body %.300q: items differ (-reference +%s):\n%s", tbl.Name, body, p.name, diff)
 		}
 	}
 	refuseDuplicates(tbl, got)
-	if diff := cmp.Diff(view(want), view(got)); diff != "" {
+	if diff := cmp.Diff(view(tbl, want), view(tbl, got)); diff != "" {
 		t.Fatalf("table %s, body %.300q: items differ (-reference +parseJSON):\n%s", tbl.Name, body, diff)
 	}
 	return plain, fast

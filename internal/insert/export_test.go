@@ -1,30 +1,54 @@
 package insert
 
-import "github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
+import (
+	"time"
+
+	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
+)
 
 // Decode parses and validates a body of media type media ("application/json"
 // or "text/csv") as the service does before it writes: rows one by one,
-// then duplicates within the batch. It returns the values of the valid rows,
-// in batch order and without the ingestion columns, and how many rows are
-// refused.
-func Decode(t *dictionary.Table, media string, body []byte) (valid [][]any, refused int, err error) {
+// then duplicates within the batch. It returns how many rows are valid and
+// how many refused.
+func Decode(t *dictionary.Table, media string, body []byte) (valid, refused int, err error) {
+	items, err := decode(t, media, body)
+	for _, it := range items {
+		if it.err != nil {
+			refused++
+		} else {
+			valid++
+		}
+	}
+	return valid, refused, err
+}
+
+// Encoder returns a function that encodes the valid rows of a body decoded
+// as Decode does into the Storage Write API messages of t's raw table, as
+// the service does before it appends them, stamped with ingestionID and
+// receivedAt.
+func Encoder(t *dictionary.Table, media string, body []byte, ingestionID string, receivedAt time.Time) (func() ([][]byte, error), error) {
+	items, err := decode(t, media, body)
+	if err != nil {
+		return nil, err
+	}
+	enc, err := newRowEncoder(t)
+	if err != nil {
+		return nil, err
+	}
+	return func() ([][]byte, error) { return enc.encode(items, ingestionID, receivedAt) }, nil
+}
+
+func decode(t *dictionary.Table, media string, body []byte) ([]item, error) {
 	var items []item
+	var err error
 	if media == "text/csv" {
 		items, err = parseCSV(t, body)
 	} else {
 		items, err = parseJSON(t, body)
 	}
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	refuseDuplicates(t, items)
-	valid = make([][]any, 0, len(items))
-	for _, it := range items {
-		if it.err != nil {
-			refused++
-			continue
-		}
-		valid = append(valid, it.row.Values)
-	}
-	return valid, refused, nil
+	return items, nil
 }

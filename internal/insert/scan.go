@@ -21,7 +21,7 @@ type scanner struct {
 }
 
 // scanOptions accept what encoding/json accepts inside rows: a member
-// twice and invalid UTF-8, which ParseObject refuses row by row.
+// twice and invalid UTF-8, which ParseObjectValues refuses row by row.
 var scanOptions = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)}
 
 var scanners = sync.Pool{New: func() any {
@@ -29,9 +29,6 @@ var scanners = sync.Pool{New: func() any {
 	s.dec = jsontext.NewDecoder(&s.r, scanOptions...)
 	return s
 }}
-
-// rowsSlab is how many rows' values are allocated at once.
-const rowsSlab = 64
 
 // plainJSON reads a body {"rows": [...]} of 1 to MaxRows rows that are all
 // valid plain objects (see dictionary.Table.ScanObject), with nothing else
@@ -51,22 +48,18 @@ func plainJSON(t *dictionary.Table, body []byte) ([]item, bool) {
 		return nil, false
 	}
 	items := make([]item, 0, min(MaxRows, 1+len(body)/64))
-	var slab []any
-	n := len(t.Fields)
+	values := slab{width: len(t.Fields)}
 	for {
 		if len(items) == MaxRows {
 			return nil, false
 		}
-		if len(slab) < n {
-			slab = make([]any, rowsSlab*n)
-		}
 		start := jsonSpace(text, i)
-		row, end, ok := t.ScanObject(text, start, slab[:n:n])
+		row := values.next()
+		end, ok := t.ScanObject(text, start, row)
 		if !ok {
 			return nil, false
 		}
-		slab = slab[n:]
-		items = append(items, item{raw: body[start:end:end], json: true, row: row})
+		items = append(items, item{raw: body[start:end:end], json: true, values: row})
 		i = jsonSpace(text, end)
 		if i < len(text) && text[i] == ',' {
 			i++
@@ -128,8 +121,7 @@ func scanJSON(t *dictionary.Table, body []byte) ([]item, bool) {
 	// The rows' strings share one copy of the body.
 	text := string(body)
 	items := make([]item, 0, min(MaxRows, 1+len(body)/64))
-	var slab []any
-	n := len(t.Fields)
+	values := slab{width: len(t.Fields)}
 	for dec.PeekKind() != ']' {
 		if len(items) == MaxRows {
 			return nil, false
@@ -141,16 +133,15 @@ func scanJSON(t *dictionary.Table, body []byte) ([]item, bool) {
 		end := int(dec.InputOffset())
 		start := end - len(v)
 		raw := body[start:end]
-		if len(slab) < n {
-			slab = make([]any, rowsSlab*n)
+		row := values.next()
+		rerr := t.ParseObjectString(int64(len(items)), text[start:end], row)
+		if rerr != nil {
+			if depth(raw) > httpapi.MaxJSONDepth-2 {
+				return nil, false
+			}
+			row = nil
 		}
-		values := slab[:n:n]
-		slab = slab[n:]
-		row, rerr := t.ParseObjectString(int64(len(items)), text[start:end], values)
-		if rerr != nil && depth(raw) > httpapi.MaxJSONDepth-2 {
-			return nil, false
-		}
-		items = append(items, item{raw: raw, json: true, row: row, err: rerr})
+		items = append(items, item{raw: raw, json: true, values: row, err: rerr})
 	}
 	if _, err := dec.ReadToken(); err != nil {
 		return nil, false

@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/hiring-pipeline/hiring-pipeline/internal/auth"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/bqwrite"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/config"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/httpapi"
@@ -47,9 +48,10 @@ type Config struct {
 	RequestTimeout time.Duration `env:"REQUEST_TIMEOUT, default=60s"`
 }
 
-// Appender appends rows to a table: all of them or none.
+// Appender appends rows to a table, whose schema is schema: all of them or
+// none. Each row is the message a bqwrite.Encoder of schema gave.
 type Appender interface {
-	Append(ctx context.Context, table string, schema bigquery.Schema, rows [][]any) error
+	Append(ctx context.Context, table string, schema bigquery.Schema, rows [][]byte) error
 }
 
 // Options are what a Service is built from.
@@ -74,6 +76,8 @@ type Options struct {
 // tables.
 type Service struct {
 	dict      *dictionary.Dictionary
+	rows      map[string]*rowEncoder // by table
+	rejects   *bqwrite.Encoder       // of rejected_rows
 	appender  Appender
 	transient func(error) bool
 	claims    *idempotency.Store
@@ -96,7 +100,19 @@ func NewService(o Options) (*Service, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{dict: o.Dictionary, appender: o.Appender, transient: o.Transient, claims: o.Claims,
+	rows := map[string]*rowEncoder{}
+	for _, t := range o.Dictionary.Tables() {
+		enc, err := newRowEncoder(t)
+		if err != nil {
+			return nil, err
+		}
+		rows[t.Name] = enc
+	}
+	rejects, err := bqwrite.NewEncoder(warehouse.SystemSchema(warehouse.RejectedRows))
+	if err != nil {
+		return nil, fmt.Errorf("insert: %s: %w", warehouse.RejectedRows, err)
+	}
+	return &Service{dict: o.Dictionary, rows: rows, rejects: rejects, appender: o.Appender, transient: o.Transient, claims: o.Claims,
 		maxBody: o.MaxBodyBytes, timeout: o.Timeout, log: o.Logger}, nil
 }
 
@@ -300,7 +316,11 @@ func (s *Service) writeRejects(ctx context.Context, rejects [][]any, claim *idem
 			return nil
 		}
 	}
-	if err := s.appender.Append(ctx, warehouse.RejectedRows, warehouse.SystemSchema(warehouse.RejectedRows), rejects); err != nil {
+	data, err := s.rejects.EncodeRows(rejects)
+	if err != nil {
+		return fmt.Errorf("%s: %w", warehouse.RejectedRows, err)
+	}
+	if err := s.appender.Append(ctx, warehouse.RejectedRows, warehouse.SystemSchema(warehouse.RejectedRows), data); err != nil {
 		return err
 	}
 	if claim != nil {
@@ -327,18 +347,9 @@ func (s *Service) write(ctx context.Context, b batch, ingestionID string, receiv
 	refuseDuplicates(t, items)
 	res := Result{Table: t.Name, IngestionID: ingestionID, Received: len(items), Refused: []Refusal{}}
 	var rejects [][]any
-	// The valid rows share one slab of values, and their ingestion
-	// columns boxed values.
-	width := len(t.Fields) + 3
-	cells := make([]any, 0, len(items)*width)
-	valid := make([][]any, 0, len(items))
-	var id, at any = ingestionID, receivedAt
 	log := s.log.With(logging.KeyIngestionID, ingestionID, logging.KeyTable, t.Name)
 	for i, it := range items {
 		if it.err == nil {
-			from := len(cells)
-			cells = append(append(cells, it.row.Values...), id, at, batchIndexes[i])
-			valid = append(valid, cells[from:len(cells):len(cells)])
 			continue
 		}
 		res.Refused = append(res.Refused, Refusal{Index: i, Line: it.line, ID: it.err.Key, Errors: it.err.Errors})
@@ -360,10 +371,14 @@ func (s *Service) write(ctx context.Context, b batch, ingestionID string, receiv
 		log.Info("batch refused: atomic and with invalid rows", "received", res.Received, "refused", len(rejects))
 		return httpapi.RenderProblem(&httpapi.Problem{Status: http.StatusUnprocessableEntity, Code: "invalid_rows",
 			Detail: fmt.Sprintf("%d of %d rows are invalid and atomic=true: nothing was inserted", len(rejects), len(items)), Errors: res.Refused}), nil
-	case len(valid) == 0:
+	case len(rejects) == len(items):
 		log.Info("batch refused: no valid row", "received", res.Received)
 		return httpapi.RenderProblem(&httpapi.Problem{Status: http.StatusUnprocessableEntity, Code: "no_valid_rows",
 			Detail: fmt.Sprintf("none of the %d rows is valid: nothing was inserted", len(items)), Errors: res.Refused}), nil
+	}
+	valid, err := s.rows[t.Name].encode(items, ingestionID, receivedAt)
+	if err != nil {
+		return httpapi.Answer{}, err
 	}
 	if err := s.appender.Append(ctx, warehouse.RawTable(t.Name), warehouse.RawSchema(t), valid); err != nil {
 		return httpapi.Answer{}, err
@@ -372,16 +387,6 @@ func (s *Service) write(ctx context.Context, b batch, ingestionID string, receiv
 	log.Info("batch inserted", "received", res.Received, "inserted", res.Inserted, "refused", len(res.Refused))
 	return httpapi.Render(http.StatusOK, res), nil
 }
-
-// batchIndexes holds the indexes of a batch's rows, their _ordinal, as
-// boxed int64 values, so that a row does not allocate its own.
-var batchIndexes = func() []any {
-	out := make([]any, MaxRows)
-	for i := range out {
-		out[i] = int64(i)
-	}
-	return out
-}()
 
 func validKey(k string) bool {
 	if len(k) > 255 {
