@@ -277,8 +277,17 @@ func scanString(s string, i int) (string, int, bool) {
 	if i >= len(s) || s[i] != '"' {
 		return "", 0, false
 	}
+	// Most strings are printable ASCII: one table lookup a byte finds
+	// their end.
+	j := i + 1
+	for j < len(s) && plainStringByte[s[j]] {
+		j++
+	}
+	if j < len(s) && s[j] == '"' {
+		return s[i+1 : j], j + 1, true
+	}
 	ascii := true
-	for j := i + 1; j < len(s); j++ {
+	for ; j < len(s); j++ {
 		switch c := s[j]; {
 		case c == '"':
 			str := s[i+1 : j]
@@ -291,6 +300,15 @@ func scanString(s string, i int) (string, int, bool) {
 	}
 	return "", 0, false
 }
+
+// plainStringByte tells the bytes a JSON string holds as they are that are
+// printable ASCII: all of them but the quote and the backslash.
+var plainStringByte = func() (plain [256]bool) {
+	for c := ' '; c < utf8.RuneSelf; c++ {
+		plain[c] = c != '"' && c != '\\'
+	}
+	return plain
+}()
 
 // skipSpace returns the index of the first byte at or after i that is not
 // JSON white space.

@@ -162,36 +162,48 @@ func countWord(n int) string {
 	return fmt.Sprint(n)
 }
 
-// firstRows holds maps from a key to the first row of a batch that has it,
-// reused from batch to batch: a map for 1000 keys is the largest allocation
-// of a CSV batch's validation after the body itself.
-var firstRows = sync.Pool{New: func() any { return make(map[dictionary.Value]int, MaxRows) }}
+// intFirsts and stringFirsts hold maps from a key to the first row of a
+// batch that has it, reused from batch to batch: a map for 1000 keys is the
+// largest allocation of a CSV batch's validation after the body itself.
+var (
+	intFirsts    = sync.Pool{New: func() any { return make(map[int64]int, MaxRows) }}
+	stringFirsts = sync.Pool{New: func() any { return make(map[string]int, MaxRows) }}
+)
 
 // refuseDuplicates refuses each valid row whose key an earlier valid row of
 // the batch has: the first one wins. Invalid rows are not inserted, so they
-// do not count.
+// do not count. A key is REQUIRED, never NULL: an INTEGER or TIMESTAMP key
+// is its Int, a STRING key its Str.
 func refuseDuplicates(t *dictionary.Table, items []item) {
-	first := firstRows.Get().(map[dictionary.Value]int)
+	if t.Key().Type == dictionary.String {
+		refuseDuplicatesBy(t, items, &stringFirsts, func(v *dictionary.Value) string { return v.Str })
+		return
+	}
+	refuseDuplicatesBy(t, items, &intFirsts, func(v *dictionary.Value) int64 { return v.Int })
+}
+
+func refuseDuplicatesBy[K comparable](t *dictionary.Table, items []item, firsts *sync.Pool, key func(*dictionary.Value) K) {
+	first := firsts.Get().(map[K]int)
 	defer func() {
 		clear(first)
-		firstRows.Put(first)
+		firsts.Put(first)
 	}()
 	for i := range items {
 		it := &items[i]
 		if it.err != nil {
 			continue
 		}
-		key := it.values[0]
-		j, seen := first[key]
+		k := key(&it.values[0])
+		j, seen := first[k]
 		if !seen {
-			first[key] = i
+			first[k] = i
 			continue
 		}
-		it.values = nil
-		it.err = &dictionary.RowError{Table: t.Name, Row: int64(i), Key: key.Any(t.Key().Type), Errors: []dictionary.FieldError{{
+		rerr := &dictionary.RowError{Table: t.Name, Row: int64(i), Key: it.values[0].Any(t.Key().Type), Errors: []dictionary.FieldError{{
 			Field:   t.Key().Name,
 			Rule:    dictionary.RuleDuplicateInBatch,
 			Message: fmt.Sprintf("row %d of the batch has the same %s", j, t.Key().Name),
 		}}}
+		it.values, it.err = nil, rerr
 	}
 }
