@@ -1,0 +1,62 @@
+package insert
+
+import (
+	"testing"
+	"testing/fstest"
+
+	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
+)
+
+// TestRefuseDuplicates checks the first valid row with a key wins, for an
+// INTEGER key and for a STRING one, and that refused rows do not count.
+func TestRefuseDuplicates(t *testing.T) {
+	t.Parallel()
+	d, err := dictionary.Load(fstest.MapFS{"codes.json": {Data: []byte(`[
+		{"name": "code", "type": "STRING", "mode": "REQUIRED"},
+		{"name": "n", "type": "INTEGER"}
+	]`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes, _ := d.Table("codes")
+	jobs, _ := dictionary.Default().Table("jobs")
+	cases := []struct {
+		table *dictionary.Table
+		body  string
+		want  []any // per row: nil when valid, else the refusal's key
+	}{
+		{jobs, `{"rows": [{"id": 1, "job": "a"}, {"id": 2, "job": "b"}, {"id": 1, "job": "c"}, {"id": "1", "job": "d"}, {"id": 2, "job": "e"}]}`,
+			[]any{nil, nil, int64(1), nil, int64(2)}},
+		{codes, `{"rows": [{"code": "x"}, {"code": "x", "n": "bad"}, {"code": "y"}, {"code": "x"}, {"code": "X"}]}`,
+			[]any{nil, "x", nil, "x", nil}},
+	}
+	for _, c := range cases {
+		items, err := parseJSON(c.table, []byte(c.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		invalid := make([]bool, len(items))
+		for i := range items {
+			invalid[i] = items[i].err != nil
+		}
+		refuseDuplicates(c.table, items)
+		for i, it := range items {
+			dup := it.err != nil && it.err.Errors[0].Rule == dictionary.RuleDuplicateInBatch
+			switch {
+			case invalid[i] && c.want[i] == nil:
+				if dup {
+					t.Errorf("%s row %d: an invalid row refused as a duplicate", c.table.Name, i)
+				}
+				continue
+			case invalid[i]:
+				if it.err.Key != c.want[i] {
+					t.Errorf("%s row %d: key %v, want %v", c.table.Name, i, it.err.Key, c.want[i])
+				}
+				continue
+			}
+			if (c.want[i] != nil) != dup || dup && it.err.Key != c.want[i] || dup != (it.values == nil) {
+				t.Errorf("%s row %d: refused %v (%+v), want the key %v refused", c.table.Name, i, dup, it.err, c.want[i])
+			}
+		}
+	}
+}
