@@ -124,11 +124,18 @@ func (t *Table) ParseRecordValues(row int64, record []string, values []Value) *R
 		}
 		keyOK = keyOK || i == 0
 	}
+	// values may hold an earlier row's in a field that failed: the key is
+	// this row's only when its field passed.
+	return t.refusal(row, errs, values, keyOK)
+}
+
+// refusal is the RowError of a row that broke errs, or nil when errs is
+// nil, with the row's key when keyOK: when the key's field, values[0],
+// passed.
+func (t *Table) refusal(row int64, errs []FieldError, values []Value, keyOK bool) *RowError {
 	if errs == nil {
 		return nil
 	}
-	// values may hold an earlier row's in a field that failed: the key is
-	// this row's only when its field passed.
 	rerr := &RowError{Table: t.Name, Row: row, Errors: errs}
 	if keyOK {
 		rerr.Key = values[0].Any(t.Fields[0].Type)
@@ -363,14 +370,7 @@ func (t *Table) ParseObjectValues(row int64, object []byte, values []Value) *Row
 			errs = append(errs, FieldError{Field: f.Name, Rule: RuleRequired, Message: "is required but missing"})
 		}
 	}
-	if errs == nil {
-		return nil
-	}
-	rerr := &RowError{Table: t.Name, Row: row, Errors: errs}
-	if keyOK {
-		rerr.Key = values[0].Any(t.Fields[0].Type)
-	}
-	return rerr
+	return t.refusal(row, errs, values, keyOK)
 }
 
 func (t *Table) rowError(row int64, fe FieldError) *RowError {

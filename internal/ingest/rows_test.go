@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/hiring-pipeline/hiring-pipeline/internal/avro"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/testutil"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/warehouse"
 )
 
@@ -20,15 +20,12 @@ import (
 // columns of each type, over several blocks.
 func TestRowEncoder(t *testing.T) {
 	t.Parallel()
-	optional, err := dictionary.Load(fstest.MapFS{"notes.json": {Data: []byte(`[
+	notes := testutil.Table(t, "notes", `[
 		{"name": "id", "type": "INTEGER", "mode": "REQUIRED"},
 		{"name": "note", "type": "STRING", "mode": "NULLABLE", "maxLength": "8"},
 		{"name": "seen", "type": "TIMESTAMP", "mode": "NULLABLE"},
-		{"name": "score", "type": "INTEGER", "mode": "NULLABLE"}]`)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tables := append(dictionary.Default().Tables(), optional.Tables()...)
+		{"name": "score", "type": "INTEGER", "mode": "NULLABLE"}]`)
+	tables := append(dictionary.Default().Tables(), notes)
 	for _, tbl := range tables {
 		t.Run(tbl.Name, func(t *testing.T) {
 			t.Parallel()

@@ -2,23 +2,19 @@ package insert
 
 import (
 	"testing"
-	"testing/fstest"
 
 	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/testutil"
 )
 
 // TestRefuseDuplicates checks the first valid row with a key wins, for an
 // INTEGER key and for a STRING one, and that refused rows do not count.
 func TestRefuseDuplicates(t *testing.T) {
 	t.Parallel()
-	d, err := dictionary.Load(fstest.MapFS{"codes.json": {Data: []byte(`[
+	codes := testutil.Table(t, "codes", `[
 		{"name": "code", "type": "STRING", "mode": "REQUIRED"},
 		{"name": "n", "type": "INTEGER"}
-	]`)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	codes, _ := d.Table("codes")
+	]`)
 	jobs, _ := dictionary.Default().Table("jobs")
 	cases := []struct {
 		table *dictionary.Table

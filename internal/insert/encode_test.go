@@ -6,11 +6,11 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/hiring-pipeline/hiring-pipeline/internal/bqwrite"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/testutil"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/warehouse"
 )
 
@@ -20,16 +20,12 @@ import (
 // of NULLABLE fields of each type, refused rows in between.
 func TestRowEncoder(t *testing.T) {
 	t.Parallel()
-	d, err := dictionary.Load(fstest.MapFS{"people.json": {Data: []byte(`[
+	people := testutil.Table(t, "people", `[
 		{"name": "id", "type": "INTEGER", "mode": "REQUIRED"},
 		{"name": "nick", "type": "STRING"},
 		{"name": "seen", "type": "TIMESTAMP"},
 		{"name": "score", "type": "INTEGER"}
-	]`)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	people, _ := d.Table("people")
+	]`)
 	rng := rand.New(rand.NewPCG(14, 3))
 	value := func(f dictionary.Field) dictionary.Value {
 		if !f.Required && rng.IntN(4) == 0 {
