@@ -47,25 +47,37 @@ func view(tbl *dictionary.Table, items []item) []itemView {
 // straightforward reference (a strict token walk of the envelope,
 // encoding/json for the rows array, ParseObjectValues for each row), and so does
 // each of its one-pass paths on its own when it takes the body: plainJSON
-// and scanJSON. It reports which of them took the body.
+// and scanJSON. It reports which of them took the body. Each parse has
+// its rows from the pool, and gives them back after.
 func checkSameDecode(t *testing.T, tbl *dictionary.Table, body []byte) (plain, fast bool) {
 	t.Helper()
-	want, wantErr := parseJSONStrict(tbl, body)
+	var taken []*rows
+	defer func() {
+		for _, r := range taken {
+			r.release()
+		}
+	}()
+	take := func() *rows {
+		taken = append(taken, newRows(tbl))
+		return taken[len(taken)-1]
+	}
+	want, wantErr := parseJSONStrict(tbl, body, take())
 	refuseDuplicates(tbl, want)
-	got, gotErr := parseJSON(tbl, body)
+	got, gotErr := parseJSON(tbl, body, take())
 	if describe(wantErr) != describe(gotErr) {
 		t.Fatalf("table %s, body %.300q: error %q, want %q", tbl.Name, body, describe(gotErr), describe(wantErr))
 	}
 	paths := []struct {
 		name  string
-		parse func(*dictionary.Table, []byte) ([]item, bool)
+		parse func(*dictionary.Table, []byte, *rows) bool
 		took  *bool
 	}{{"plainJSON", plainJSON, &plain}, {"scanJSON", scanJSON, &fast}}
 	for _, p := range paths {
-		items, ok := p.parse(tbl, body)
-		if !ok {
+		r := take()
+		if !p.parse(tbl, body, r) {
 			continue
 		}
+		items := r.items
 		*p.took = true
 		if wantErr != nil {
 			t.Fatalf("table %s, body %.300q: %s took a body the reference refuses with %q", tbl.Name, body, p.name, describe(wantErr))

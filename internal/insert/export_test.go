@@ -11,7 +11,9 @@ import (
 // then duplicates within the batch. It returns how many rows are valid and
 // how many refused.
 func Decode(t *dictionary.Table, media string, body []byte) (valid, refused int, err error) {
-	items, err := decode(t, media, body)
+	r := newRows(t)
+	defer r.release()
+	items, err := decode(t, media, body, r)
 	for _, it := range items {
 		if it.err != nil {
 			refused++
@@ -27,7 +29,7 @@ func Decode(t *dictionary.Table, media string, body []byte) (valid, refused int,
 // the service does before it appends them, stamped with ingestionID and
 // receivedAt.
 func Encoder(t *dictionary.Table, media string, body []byte, ingestionID string, receivedAt time.Time) (func() ([][]byte, error), error) {
-	items, err := decode(t, media, body)
+	items, err := decode(t, media, body, newRows(t))
 	if err != nil {
 		return nil, err
 	}
@@ -38,13 +40,13 @@ func Encoder(t *dictionary.Table, media string, body []byte, ingestionID string,
 	return func() ([][]byte, error) { return enc.encode(items, ingestionID, receivedAt) }, nil
 }
 
-func decode(t *dictionary.Table, media string, body []byte) ([]item, error) {
+func decode(t *dictionary.Table, media string, body []byte, r *rows) ([]item, error) {
 	var items []item
 	var err error
 	if media == "text/csv" {
-		items, err = parseCSV(t, body)
+		items, err = parseCSV(t, body, r)
 	} else {
-		items, err = parseJSON(t, body)
+		items, err = parseJSON(t, body, r)
 	}
 	if err != nil {
 		return nil, err

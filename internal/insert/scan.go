@@ -33,33 +33,32 @@ var scanners = sync.Pool{New: func() any {
 // plainJSON reads a body {"rows": [...]} of 1 to MaxRows rows that are all
 // valid plain objects (see dictionary.Table.ScanObject), with nothing else
 // in it, without a tokenizer: it answers as scanJSON does. It reports false
-// for any other body, which scanJSON then reads.
-func plainJSON(t *dictionary.Table, body []byte) ([]item, bool) {
+// for any other body, which scanJSON then reads. The items and their values
+// are r's.
+func plainJSON(t *dictionary.Table, body []byte, r *rows) bool {
 	// The rows' strings share one copy of the body.
 	text := string(body)
 	i, ok := expect(text, 0, '{')
 	if i = jsonSpace(text, i); !ok || !strings.HasPrefix(text[i:], `"rows"`) {
-		return nil, false
+		return false
 	}
 	if i, ok = expect(text, i+len(`"rows"`), ':'); !ok {
-		return nil, false
+		return false
 	}
 	if i, ok = expect(text, i, '['); !ok {
-		return nil, false
+		return false
 	}
-	items := make([]item, 0, min(MaxRows, 1+len(body)/64))
-	values := slab{width: len(t.Fields)}
 	for {
-		if len(items) == MaxRows {
-			return nil, false
+		if len(r.items) == MaxRows {
+			return false
 		}
 		start := jsonSpace(text, i)
-		row := values.next()
+		row := r.values()
 		end, ok := t.ScanObject(text, start, row)
 		if !ok {
-			return nil, false
+			return false
 		}
-		items = append(items, item{raw: body[start:end:end], json: true, values: row})
+		r.items = append(r.items, item{raw: body[start:end:end], json: true, values: row})
 		i = jsonSpace(text, end)
 		if i < len(text) && text[i] == ',' {
 			i++
@@ -68,12 +67,10 @@ func plainJSON(t *dictionary.Table, body []byte) ([]item, bool) {
 		break
 	}
 	if i, ok = expect(text, i, ']'); !ok {
-		return nil, false
+		return false
 	}
-	if i, ok = expect(text, i, '}'); !ok || jsonSpace(text, i) != len(text) {
-		return nil, false
-	}
-	return items, true
+	i, ok = expect(text, i, '}')
+	return ok && jsonSpace(text, i) == len(text)
 }
 
 // expect returns the index after c, the first byte at or after i that is not
@@ -98,8 +95,9 @@ func jsonSpace(s string, i int) int {
 // scanJSON reads a body that is exactly {"rows": [...]} with 1 to MaxRows
 // rows, nested at most httpapi.MaxJSONDepth deep, in one pass: it answers
 // as parseJSONStrict does. It reports false for any other body, which
-// parseJSONStrict then refuses with its precise reasons.
-func scanJSON(t *dictionary.Table, body []byte) ([]item, bool) {
+// parseJSONStrict then refuses with its precise reasons. The items and
+// their values are r's.
+func scanJSON(t *dictionary.Table, body []byte, r *rows) bool {
 	s := scanners.Get().(*scanner)
 	defer func() {
 		s.r = bytes.Buffer{}
@@ -110,49 +108,45 @@ func scanJSON(t *dictionary.Table, body []byte) ([]item, bool) {
 	s.dec.Reset(&s.r, scanOptions...)
 	dec := s.dec
 	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
-		return nil, false
+		return false
 	}
 	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '"' || tok.String() != "rows" {
-		return nil, false
+		return false
 	}
 	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '[' {
-		return nil, false
+		return false
 	}
 	// The rows' strings share one copy of the body.
 	text := string(body)
-	items := make([]item, 0, min(MaxRows, 1+len(body)/64))
-	values := slab{width: len(t.Fields)}
 	for dec.PeekKind() != ']' {
-		if len(items) == MaxRows {
-			return nil, false
+		if len(r.items) == MaxRows {
+			return false
 		}
 		v, err := dec.ReadValue()
 		if err != nil {
-			return nil, false
+			return false
 		}
 		end := int(dec.InputOffset())
 		start := end - len(v)
 		raw := body[start:end]
-		row := values.next()
-		rerr := t.ParseObjectString(int64(len(items)), text[start:end], row)
+		row := r.values()
+		rerr := t.ParseObjectString(int64(len(r.items)), text[start:end], row)
 		if rerr != nil {
 			if depth(raw) > httpapi.MaxJSONDepth-2 {
-				return nil, false
+				return false
 			}
 			row = nil
 		}
-		items = append(items, item{raw: raw, json: true, values: row, err: rerr})
+		r.items = append(r.items, item{raw: raw, json: true, values: row, err: rerr})
 	}
 	if _, err := dec.ReadToken(); err != nil {
-		return nil, false
+		return false
 	}
 	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '}' {
-		return nil, false
+		return false
 	}
-	if _, err := dec.ReadToken(); !errors.Is(err, io.EOF) || len(items) == 0 {
-		return nil, false
-	}
-	return items, true
+	_, err := dec.ReadToken()
+	return errors.Is(err, io.EOF) && len(r.items) > 0
 }
 
 // depth returns how deeply a valid JSON value nests arrays and objects.

@@ -156,6 +156,7 @@ func (s *Service) Handler(guard *auth.Guard) http.Handler {
 type batch struct {
 	table  *dictionary.Table
 	items  []item
+	rows   *rows // items' memory, released when the request is answered
 	atomic bool
 	key    string
 	// fingerprint hashes what the request asks: media type, atomic and
@@ -169,6 +170,7 @@ func (s *Service) insert(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer b.rows.release()
 	// The work goes on if the caller hangs up, so that a retry finds its
 	// answer, and stops at the function's timeout, after which a retry
 	// may take the claim over.
@@ -275,12 +277,14 @@ func (s *Service) parse(r *http.Request) (batch, error) {
 	if err != nil {
 		return batch{}, err
 	}
+	b.rows = newRows(t)
 	if media == "text/csv" {
-		b.items, err = parseCSV(t, body)
+		b.items, err = parseCSV(t, body, b.rows)
 	} else {
-		b.items, err = parseJSON(t, body)
+		b.items, err = parseJSON(t, body, b.rows)
 	}
 	if err != nil {
+		b.rows.release()
 		return batch{}, err
 	}
 	if b.key != "" {
