@@ -6,6 +6,7 @@ package insert
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -208,13 +209,36 @@ func refuseDuplicates(t *dictionary.Table, items []item) {
 	refuseDuplicatesBy(t, items, &intFirsts, func(v *dictionary.Value) int64 { return v.Int })
 }
 
-func refuseDuplicatesBy[K comparable](t *dictionary.Table, items []item, firsts *sync.Pool, key func(*dictionary.Value) K) {
+func refuseDuplicatesBy[K cmp.Ordered](t *dictionary.Table, items []item, firsts *sync.Pool, key func(*dictionary.Value) K) {
+	// While the valid rows' keys rise, as a batch's ids mostly do, none
+	// repeats an earlier one: the map is only needed from the first row
+	// whose key does not rise.
+	var last K
+	i, rising := 0, 0
+	for ; i < len(items); i++ {
+		if items[i].err != nil {
+			continue
+		}
+		k := key(&items[i].values[0])
+		if rising > 0 && k <= last {
+			break
+		}
+		last, rising = k, rising+1
+	}
+	if i == len(items) {
+		return
+	}
 	first := firsts.Get().(map[K]int)
 	defer func() {
 		clear(first)
 		firsts.Put(first)
 	}()
-	for i := range items {
+	for j := range i {
+		if items[j].err == nil {
+			first[key(&items[j].values[0])] = j
+		}
+	}
+	for ; i < len(items); i++ {
 		it := &items[i]
 		if it.err != nil {
 			continue

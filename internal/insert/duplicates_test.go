@@ -8,7 +8,8 @@ import (
 )
 
 // TestRefuseDuplicates checks the first valid row with a key wins, for an
-// INTEGER key and for a STRING one, and that refused rows do not count.
+// INTEGER key and for a STRING one, and that refused rows do not count:
+// after keys that rise, as ids mostly do, and after keys that do not.
 func TestRefuseDuplicates(t *testing.T) {
 	t.Parallel()
 	codes := testutil.Table(t, "codes", `[
@@ -23,11 +24,17 @@ func TestRefuseDuplicates(t *testing.T) {
 	}{
 		{jobs, `{"rows": [{"id": 1, "job": "a"}, {"id": 2, "job": "b"}, {"id": 1, "job": "c"}, {"id": "1", "job": "d"}, {"id": 2, "job": "e"}]}`,
 			[]any{nil, nil, int64(1), nil, int64(2)}},
+		{jobs, `{"rows": [{"id": 1, "job": "a"}, {"id": 3, "job": "b"}, {"id": 3, "job": "c"}, {"id": 2, "job": "d"}, {"id": 4, "job": "e"}, {"id": 2, "job": "f"}]}`,
+			[]any{nil, nil, int64(3), nil, nil, int64(2)}},
+		{jobs, `{"rows": [{"id": 5, "job": "a"}, {"id": 2, "job": "b"}, {"id": 7, "job": "c"}, {"id": 5, "job": "d"}]}`,
+			[]any{nil, nil, nil, int64(5)}},
+		{jobs, `{"rows": [{"id": 1, "job": "a"}, {"id": 2, "job": "b"}, {"id": 3, "job": "c"}]}`,
+			[]any{nil, nil, nil}},
 		{codes, `{"rows": [{"code": "x"}, {"code": "x", "n": "bad"}, {"code": "y"}, {"code": "x"}, {"code": "X"}]}`,
 			[]any{nil, "x", nil, "x", nil}},
 	}
 	for _, c := range cases {
-		items, err := parseJSON(c.table, []byte(c.body))
+		items, err := parseJSON(c.table, []byte(c.body), newRows(c.table))
 		if err != nil {
 			t.Fatal(err)
 		}
