@@ -277,23 +277,27 @@ func (r *Reader) plainRecord() (int64, bool) {
 	if len(raw) > 0 && raw[len(raw)-1] == '\r' {
 		raw = raw[:len(raw)-1]
 	}
-	if len(raw) > r.limits.MaxRecordBytes || bytes.IndexByte(raw, '"') >= 0 || bytes.Count(raw, []byte{','}) >= r.limits.MaxFields {
+	if len(raw) > r.limits.MaxRecordBytes || bytes.IndexByte(raw, '"') >= 0 {
 		return 0, false
 	}
-	// raw stays valid until the next read of r.in: the next call to Next.
-	r.raw = raw
-	s := r.text(buf, len(raw))
-	r.rawText = s
+	text := r.text(buf, len(raw))
+	s := text
 	r.fields = r.fields[:0]
 	for {
 		i := strings.IndexByte(s, ',')
 		if i < 0 {
 			break
 		}
+		if len(r.fields) == r.limits.MaxFields-1 {
+			return 0, false
+		}
 		r.fields = append(r.fields, s[:i])
 		s = s[i+1:]
 	}
 	r.fields = append(r.fields, s)
+	// raw stays valid until the next read of r.in: the next call to Next.
+	r.raw = raw
+	r.rawText = text
 	line := r.line
 	r.line++
 	r.discard(end + 1)
