@@ -1,10 +1,13 @@
 package warehouse_test
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/hiring-pipeline/hiring-pipeline/internal/dictionary"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/warehouse"
@@ -100,4 +103,49 @@ func TestTableMetadata_rejectedRowsExpire(t *testing.T) {
 	if p := md.TimePartitioning; p == nil || p.Expiration != 90*24*time.Hour {
 		t.Errorf("rejected_rows partitioning = %+v, want partitions expiring after 90 days", p)
 	}
+}
+
+// checkErrorsJSON checks that ErrorsJSON says what encoding/json says of
+// errs: the same members and values, invalid UTF-8 replaced alike.
+func checkErrorsJSON(t *testing.T, errs []dictionary.FieldError) {
+	t.Helper()
+	want, err := json.Marshal(errs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := warehouse.ErrorsJSON(errs)
+	var g, w []map[string]string
+	if err := json.Unmarshal([]byte(got), &g); err != nil {
+		t.Fatalf("ErrorsJSON(%q) = %s: %v", errs, got, err)
+	}
+	if err := json.Unmarshal(want, &w); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(w, g); diff != "" {
+		t.Fatalf("ErrorsJSON(%q) = %s, encoding/json %s (-encoding/json +ErrorsJSON):\n%s", errs, got, want, diff)
+	}
+}
+
+// TestErrorsJSON holds ErrorsJSON to encoding/json: no field, several
+// errors, characters JSON escapes and invalid UTF-8.
+func TestErrorsJSON(t *testing.T) {
+	t.Parallel()
+	cases := [][]dictionary.FieldError{
+		{},
+		{{Rule: dictionary.RuleFieldCount, Message: "expected 2 fields (id, job), got 3"}},
+		{{Field: "id", Rule: dictionary.RuleType, Message: "not an integer"}, {Field: "name", Rule: dictionary.RuleTooLong, Message: "has 300 characters, at most 255 allowed"}},
+		{{Field: "a\"b\\c\n\t<&>\u2028\x01", Rule: "r", Message: "é\xff\xfe end"}},
+	}
+	for _, errs := range cases {
+		checkErrorsJSON(t, errs)
+	}
+}
+
+// FuzzErrorsJSON holds ErrorsJSON to encoding/json on any strings.
+func FuzzErrorsJSON(f *testing.F) {
+	f.Add("id", "type", "not an integer", "", "field_count", "got 3")
+	f.Add("a\"<\x00", "\xff", "\u2028", "b", "c", "d\\")
+	f.Fuzz(func(t *testing.T, f1, r1, m1, f2, r2, m2 string) {
+		checkErrorsJSON(t, []dictionary.FieldError{{Field: f1, Rule: dictionary.Rule(r1), Message: m1}, {Field: f2, Rule: dictionary.Rule(r2), Message: m2}})
+	})
 }
