@@ -193,6 +193,16 @@ func TestReader(t *testing.T) {
 			want:  []readRecord{rejected(1, "1,Sa\rles", fieldRule{"department", dictionary.RuleControlCharacter})},
 		},
 		{
+			name:  "DEL and a tab inside fields, with and without other non-ASCII characters",
+			input: "1,Sa\x7fles\n2,Vent\x7fas é\n3,Lé\tgal\n4,Légal\n",
+			want: []readRecord{
+				rejected(1, "1,Sa\x7fles", fieldRule{"department", dictionary.RuleControlCharacter}),
+				rejected(2, "2,Vent\x7fas é", fieldRule{"department", dictionary.RuleControlCharacter}),
+				rejected(3, "3,Lé\tgal", fieldRule{"department", dictionary.RuleControlCharacter}),
+				valid(4, "4,Légal", 4, "Légal"),
+			},
+		},
+		{
 			name:  "empty file",
 			input: "",
 		},

@@ -673,12 +673,22 @@ func (f *Field) checkString(s string) (string, *FieldError) {
 	if !utf8.ValidString(s) {
 		return "", f.fail(RuleEncoding, "is not valid UTF-8")
 	}
-	if f.MaxLength > 0 {
-		if n := utf8.RuneCountInString(s); n > f.MaxLength {
-			return "", f.fail(RuleTooLong, fmt.Sprintf("has %d characters, at most %d allowed", n, f.MaxLength))
+	// In valid UTF-8 a byte below 0x80 is a character of its own, and
+	// every character has one byte that is not a continuation byte
+	// (10xxxxxx): one pass over the bytes counts the characters and finds
+	// the control characters, without decoding.
+	n, control := 0, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c&0xC0 != 0x80 {
+			n++
 		}
+		control = control || c < 0x20 || c == 0x7f
 	}
-	if strings.ContainsFunc(s, isControl) {
+	if f.MaxLength > 0 && n > f.MaxLength {
+		return "", f.fail(RuleTooLong, fmt.Sprintf("has %d characters, at most %d allowed", n, f.MaxLength))
+	}
+	if control {
 		return "", f.fail(RuleControlCharacter, "contains a control character (U+0000 to U+001F, such as a tab or a line break, or U+007F)")
 	}
 	return s, nil
@@ -694,9 +704,6 @@ func plainASCII(s string) bool {
 	}
 	return true
 }
-
-// isControl reports whether r is a C0 control character or DEL.
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
 func (f *Field) fail(rule Rule, msg string) *FieldError {
 	return &FieldError{Field: f.Name, Rule: rule, Message: msg}
