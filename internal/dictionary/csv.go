@@ -247,8 +247,11 @@ func (r *Reader) start() error {
 // r.fields. It returns the record's first line and the rule it broke, if it
 // broke one while being read; io.EOF when the input has no more record.
 func (r *Reader) nextRecord() (int64, *FieldError, error) {
-	if err := r.skipEmptyLines(); err != nil {
-		return 0, nil, err
+	// A record that starts the buffered bytes follows no empty line.
+	if buf, _ := r.in.Peek(r.in.Buffered()); len(buf) == 0 || buf[0] == '\n' || buf[0] == '\r' {
+		if err := r.skipEmptyLines(); err != nil {
+			return 0, nil, err
+		}
 	}
 	r.offset = r.consumed
 	if line, ok := r.plainRecord(); ok {
