@@ -149,7 +149,7 @@ func (t *Table) refusal(row int64, errs []FieldError, values []Value, keyOK bool
 // member unknown or twice, a nested value) is given to ParseObjectValues,
 // so that every refusal says the same.
 func (t *Table) ParseObjectString(row int64, object string, values []Value) *RowError {
-	if end, ok := t.ScanObject(object, 0, values); ok && skipSpace(object, end) == len(object) {
+	if end, ok := t.ScanObject(object, 0, values); ok && SkipSpace(object, end) == len(object) {
 		return nil
 	}
 	return t.ParseObjectValues(row, []byte(object), values)
@@ -175,11 +175,11 @@ func (t *Table) scanObject(s string, i int, values []Value) (int, bool) {
 	for f := range values {
 		values[f] = Value{Null: true}
 	}
-	i = skipSpace(s, i)
+	i = SkipSpace(s, i)
 	if i >= len(s) || s[i] != '{' {
 		return 0, false
 	}
-	i = skipSpace(s, i+1)
+	i = SkipSpace(s, i+1)
 	if i < len(s) && s[i] == '}' {
 		i++
 	} else {
@@ -193,18 +193,18 @@ func (t *Table) scanObject(s string, i int, values []Value) (int, bool) {
 				return 0, false
 			}
 			seen |= 1 << f
-			i = skipSpace(s, next)
+			i = SkipSpace(s, next)
 			if i >= len(s) || s[i] != ':' {
 				return 0, false
 			}
-			i = skipSpace(s, i+1)
+			i = SkipSpace(s, i+1)
 			if i >= len(s) {
 				return 0, false
 			}
 			if values[f], i, ok = t.Fields[f].scanValue(s, i); !ok {
 				return 0, false
 			}
-			i = skipSpace(s, i)
+			i = SkipSpace(s, i)
 			if i >= len(s) {
 				return 0, false
 			}
@@ -215,7 +215,7 @@ func (t *Table) scanObject(s string, i int, values []Value) (int, bool) {
 			if s[i] != ',' {
 				return 0, false
 			}
-			i = skipSpace(s, i+1)
+			i = SkipSpace(s, i+1)
 		}
 	}
 	for f := range t.Fields {
@@ -317,9 +317,9 @@ var plainStringByte = func() (plain [256]bool) {
 	return plain
 }()
 
-// skipSpace returns the index of the first byte at or after i that is not
+// SkipSpace returns the index of the first byte at or after i that is not
 // JSON white space.
-func skipSpace(s string, i int) int {
+func SkipSpace(s string, i int) int {
 	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
 		i++
 	}

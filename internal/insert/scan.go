@@ -39,7 +39,7 @@ func plainJSON(t *dictionary.Table, body []byte, r *rows) bool {
 	// The rows' strings share one copy of the body.
 	text := string(body)
 	i, ok := expect(text, 0, '{')
-	if i = jsonSpace(text, i); !ok || !strings.HasPrefix(text[i:], `"rows"`) {
+	if i = dictionary.SkipSpace(text, i); !ok || !strings.HasPrefix(text[i:], `"rows"`) {
 		return false
 	}
 	if i, ok = expect(text, i+len(`"rows"`), ':'); !ok {
@@ -52,14 +52,14 @@ func plainJSON(t *dictionary.Table, body []byte, r *rows) bool {
 		if len(r.items) == MaxRows {
 			return false
 		}
-		start := jsonSpace(text, i)
+		start := dictionary.SkipSpace(text, i)
 		row := r.values()
 		end, ok := t.ScanObject(text, start, row)
 		if !ok {
 			return false
 		}
 		r.items = append(r.items, item{raw: body[start:end:end], json: true, values: row})
-		i = jsonSpace(text, end)
+		i = dictionary.SkipSpace(text, end)
 		if i < len(text) && text[i] == ',' {
 			i++
 			continue
@@ -70,26 +70,17 @@ func plainJSON(t *dictionary.Table, body []byte, r *rows) bool {
 		return false
 	}
 	i, ok = expect(text, i, '}')
-	return ok && jsonSpace(text, i) == len(text)
+	return ok && dictionary.SkipSpace(text, i) == len(text)
 }
 
 // expect returns the index after c, the first byte at or after i that is not
 // JSON white space; it reports false if that byte is not c.
 func expect(s string, i int, c byte) (int, bool) {
-	i = jsonSpace(s, i)
+	i = dictionary.SkipSpace(s, i)
 	if i >= len(s) || s[i] != c {
 		return 0, false
 	}
 	return i + 1, true
-}
-
-// jsonSpace returns the index of the first byte at or after i that is not
-// JSON white space.
-func jsonSpace(s string, i int) int {
-	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
-		i++
-	}
-	return i
 }
 
 // scanJSON reads a body that is exactly {"rows": [...]} with 1 to MaxRows
