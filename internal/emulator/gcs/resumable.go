@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"crypto/md5"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"hash"
@@ -65,6 +66,11 @@ type session struct {
 	mu    sync.Mutex
 	parts [][]byte
 	size  int64
+	// crc is the CRC32C of the bytes received, and sum their MD5 when the
+	// start declared one: both are kept up to date chunk by chunk, so that
+	// the last chunk does not read everything again.
+	crc uint32
+	sum hash.Hash
 	// final is the answer that ended the session, given again to any
 	// later request to it (a last chunk sent again after a lost answer
 	// gets the object, not a second one).
@@ -218,7 +224,11 @@ func newSession(r *http.Request, body []byte) *session {
 		}
 		h.Set("X-Goog-Meta-"+k, v)
 	}
-	return &session{bucket: bucket, query: q, header: h, md5: m.MD5Hash, crc32c: m.CRC32C}
+	sess := &session{bucket: bucket, query: q, header: h, md5: m.MD5Hash, crc32c: m.CRC32C}
+	if sess.md5 != "" {
+		sess.sum = md5.New()
+	}
+	return sess
 }
 
 // startWriter keeps the session of a start that fake-gcs-server accepted,
@@ -341,9 +351,15 @@ func (s *session) write(body io.Reader, start, n int64) error {
 	if len(part) > 0 {
 		s.parts = append(s.parts, part)
 		s.size += int64(len(part))
+		s.crc = crc32.Update(s.crc, castagnoli, part)
+		if s.sum != nil {
+			s.sum.Write(part)
+		}
 	}
 	return nil
 }
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // reader reads the bytes received, in order.
 func (s *session) reader() io.Reader {
@@ -363,22 +379,18 @@ func (s *session) verify(googHash string) error {
 			crc = v
 		}
 	}
-	check := func(name, want string, h hash.Hash) error {
-		if want == "" {
-			return nil
-		}
-		if _, err := io.Copy(h, s.reader()); err != nil {
-			return err
-		}
-		if got := base64.StdEncoding.EncodeToString(h.Sum(nil)); got != want {
+	check := func(name, want string, sum []byte) error {
+		if got := base64.StdEncoding.EncodeToString(sum); want != "" && got != want {
 			return fmt.Errorf("provided %s %q doesn't match calculated %s %q", name, want, name, got)
 		}
 		return nil
 	}
-	if err := check("MD5 hash", s.md5, md5.New()); err != nil {
-		return err
+	if s.sum != nil {
+		if err := check("MD5 hash", s.md5, s.sum.Sum(nil)); err != nil {
+			return err
+		}
 	}
-	return check("CRC32C", crc, crc32.New(crc32.MakeTable(crc32.Castagnoli)))
+	return check("CRC32C", crc, binary.BigEndian.AppendUint32(nil, s.crc))
 }
 
 // create returns the media upload that creates the session's object from the

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/md5"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"hash/crc32"
@@ -201,20 +202,50 @@ func TestResumable_protocol(t *testing.T) {
 	}
 }
 
-// TestResumable_declaredChecksum: an upload whose content does not match the
-// MD5 its start declared is refused at its last chunk, and no object is
-// created.
+// TestResumable_declaredChecksum: an upload whose content does not match a
+// checksum its start declared is refused at its last chunk, and no object is
+// created; one that matches is created, also when a chunk was sent again
+// (its repeated bytes are not counted twice).
 func TestResumable_declaredChecksum(t *testing.T) {
 	s, _ := start(t, gcs.Options{})
 	bucket(t, s, "landing")
-	other := md5.Sum([]byte("something else"))
-	sess := startSession(t, s, "sum.bin", `{"md5Hash": "`+base64.StdEncoding.EncodeToString(other[:])+`"}`)
-	sess.hello()
-	status, _, body := sess.put("bytes 5-10/11", " world")
-	if status != http.StatusBadRequest || !strings.Contains(body, "MD5") {
-		t.Fatalf("last chunk of a mismatched MD5: %d %s, want 400 naming the MD5", status, body)
+	b64 := func(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+	md5Of := func(text string) string { sum := md5.Sum([]byte(text)); return b64(sum[:]) }
+	crcOf := func(text string) string {
+		return b64(binary.BigEndian.AppendUint32(nil, crc32.Checksum([]byte(text), crc32.MakeTable(crc32.Castagnoli))))
 	}
-	absent(t, s, "sum.bin")
+	cases := []struct {
+		name, metadata, refusal string
+	}{
+		{"md5-mismatch.bin", `{"md5Hash": "` + md5Of("something else") + `"}`, "MD5"},
+		{"crc32c-mismatch.bin", `{"crc32c": "` + crcOf("something else") + `"}`, "CRC32C"},
+		{"both-match.bin", `{"md5Hash": "` + md5Of("hello world") + `", "crc32c": "` + crcOf("hello world") + `"}`, ""},
+	}
+	for _, tc := range cases {
+		sess := startSession(t, s, tc.name, tc.metadata)
+		sess.hello()
+		if status, _, body := sess.put("bytes 3-6/*", "lo w"); status != http.StatusPermanentRedirect {
+			t.Fatalf("%s: chunk sent again with 2 new bytes: %d %s", tc.name, status, body)
+		}
+		status, _, body := sess.put("bytes 7-10/11", "orld")
+		if tc.refusal != "" {
+			if status != http.StatusBadRequest || !strings.Contains(body, tc.refusal) {
+				t.Errorf("%s: last chunk: %d %s, want 400 naming the %s", tc.name, status, body, tc.refusal)
+			}
+			absent(t, s, tc.name)
+			continue
+		}
+		if status != http.StatusOK {
+			t.Fatalf("%s: last chunk: %d %s, want 200", tc.name, status, body)
+		}
+		attrs, err := client(t, s).Bucket("landing").Object(tc.name).Attrs(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := b64(attrs.MD5); attrs.Size != 11 || got != md5Of("hello world") {
+			t.Errorf("%s: size %d MD5 %s, want 11 bytes of MD5 %s", tc.name, attrs.Size, got, md5Of("hello world"))
+		}
+	}
 }
 
 // TestResumable_cancel: a deleted session takes no more chunks.
