@@ -231,10 +231,17 @@ func (s *Stager) stageFrom(ctx context.Context, o Object, t *dictionary.Table, r
 		log.Warn(fmt.Sprintf("%d more rejected rows not logged one by one; rejected_rows has them all", st.Rejected-int64(logged)),
 			"rejected", st.Rejected, "rejected_by_rule", st.RejectedByRule)
 	}
-	if st.ValidURI, err = validOut.close(); err != nil {
-		return nil, err
-	}
-	if st.RejectsURI, err = rejectOut.close(); err != nil {
+	// The two files end at the same time: each close waits for its last
+	// chunk and for its object to be created.
+	var rejectsErr error
+	rejectsClosed := make(chan struct{})
+	go func() {
+		defer close(rejectsClosed)
+		st.RejectsURI, rejectsErr = rejectOut.close()
+	}()
+	st.ValidURI, err = validOut.close()
+	<-rejectsClosed
+	if err = cmp.Or(err, rejectsErr); err != nil {
 		return nil, err
 	}
 	return st, nil
