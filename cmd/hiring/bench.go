@@ -23,7 +23,7 @@ import (
 
 // benchCmd groups the benchmarks.
 type benchCmd struct {
-	LoadCSV    benchLoadCSVCmd    `cmd:"" name:"load-csv" help:"Measure load-csv on one generated file: (a) encoding/csv, (b) Avro encoding, both alone and in parallel (the two-core bound), (c) the function's path from the object store to the staged Avro object, (c2) the same path from local disk, (d) DuckDB's read_csv into a typed table; each figure the median of --runs runs, with min and max."`
+	LoadCSV    benchLoadCSVCmd    `cmd:"" name:"load-csv" help:"Measure load-csv on one generated file: (a) encoding/csv, (b) Avro encoding, both alone and in parallel (the two-core bound), (c) the function's path from the object store to the staged Avro object, (c2) the same path from local disk, (d) DuckDB's read_csv into a typed table; the CPU time per row of the two-core bound, of (c)'s process and of the storage emulator during (c), and of (c2); each figure the median of --runs runs, with min and max."`
 	InsertRows benchInsertRowsCmd `cmd:"" name:"insert-rows" help:"Load a running stack's insert-rows with concurrent clients, report throughput, latency and the CPU time of the function's processes per batch, and check the rows readers see."`
 	ColdStart  benchColdStartCmd  `cmd:"" name:"cold-start" help:"Start a function alone, as Cloud Run does, against a running stack, and measure the time to its first answer and its peak memory."`
 }
@@ -125,6 +125,9 @@ func printLoadCSVReport(w io.Writer, r bench.LoadCSVReport) error {
 	ratio := func(f bench.Figure[float64]) string {
 		return fmt.Sprintf("%.2f\t%.2f\t%.2f", f.Median, f.Min, f.Max)
 	}
+	cpu := func(f bench.Figure[float64]) string {
+		return fmt.Sprintf("%.0f ns/row\t%.0f\t%.0f", f.Median, f.Min, f.Max)
+	}
 	rss := func(f bench.Figure[int64]) string {
 		return fmt.Sprintf("%.1f MiB\t%.1f\t%.1f", mib(f.Median), mib(f.Min), mib(f.Max))
 	}
@@ -141,7 +144,11 @@ func printLoadCSVReport(w io.Writer, r bench.LoadCSVReport) error {
 	fmt.Fprintf(tw, "(c) / serial bound\t%s\t\n", ratio(r.Ratio))
 	fmt.Fprintf(tw, "(c) / two-core bound\t%s\t\n", ratio(r.TwoCoreRatio))
 	fmt.Fprintf(tw, "(c) peak RSS\t%s\t\n", rss(r.FunctionPeakRSSBytes))
+	fmt.Fprintf(tw, "CPU of the two-core bound 1/a'+1/b'\t%s\t\n", cpu(r.TwoCoreBoundCPUNanosPerRow))
+	fmt.Fprintf(tw, "CPU of (c), the function's process\t%s\t\n", cpu(r.FunctionCPUNanosPerRow))
+	fmt.Fprintf(tw, "CPU of (c), the storage emulator's\t%s\t\n", cpu(r.EmulatorCPUNanosPerRow))
 	fmt.Fprintf(tw, "(c2) local disk to local Avro\t%s\t\n", rate(r.LocalRowsPerSec))
+	fmt.Fprintf(tw, "CPU of (c2)\t%s\t\n", cpu(r.LocalCPUNanosPerRow))
 	fmt.Fprintf(tw, "(c2) peak RSS\t%s\t\n", rss(r.LocalPeakRSSBytes))
 	fmt.Fprintf(tw, "(c) / (c2)\t%s\t\n", ratio(r.FunctionToLocalRatio))
 	fmt.Fprintf(tw, "(d) DuckDB read_csv, %d threads\t%s\t\n", r.DuckDB.Threads, rate(r.DuckDB.RowsPerSec))

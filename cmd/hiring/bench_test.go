@@ -36,9 +36,17 @@ func TestBenchLoadCSV(t *testing.T) {
 	for name, f := range map[string]bench.Figure[float64]{"a": rep.ParseRowsPerSec, "b": rep.EncodeRowsPerSec, "bound": rep.BoundRowsPerSec,
 		"a'": rep.ParallelParseRowsPerSec, "b'": rep.ParallelEncodeRowsPerSec, "two-core bound": rep.TwoCoreBoundRowsPerSec,
 		"c": rep.FunctionRowsPerSec, "c2": rep.LocalRowsPerSec, "d": rep.DuckDB.RowsPerSec,
-		"ratio": rep.Ratio, "two-core ratio": rep.TwoCoreRatio, "c/c2": rep.FunctionToLocalRatio, "c2/d": rep.LocalToDuckDBRatio} {
+		"ratio": rep.Ratio, "two-core ratio": rep.TwoCoreRatio, "c/c2": rep.FunctionToLocalRatio, "c2/d": rep.LocalToDuckDBRatio,
+		"two-core bound's CPU": rep.TwoCoreBoundCPUNanosPerRow} {
 		if !(f.Min > 0 && f.Min <= f.Median && f.Median <= f.Max) {
 			t.Errorf("%s = %+v, want 0 < min <= median <= max", name, f)
+		}
+	}
+	// The CPU times of processes are counted in 10 ms ticks: 20000 rows
+	// may take none.
+	for name, f := range map[string]bench.Figure[float64]{"c's CPU": rep.FunctionCPUNanosPerRow, "emulator's CPU": rep.EmulatorCPUNanosPerRow, "c2's CPU": rep.LocalCPUNanosPerRow} {
+		if !(f.Min >= 0 && f.Min <= f.Median && f.Median <= f.Max) {
+			t.Errorf("%s = %+v, want 0 <= min <= median <= max", name, f)
 		}
 	}
 	// Peak RSS is measured in each child process: the function path's
@@ -65,6 +73,10 @@ func TestBenchLoadCSV(t *testing.T) {
 		`\(c\) / two-core bound +` + num,
 		`\(c2\) local disk to local Avro +` + num + ` rows/s`,
 		`\(c2\) peak RSS +` + num + ` MiB`,
+		`CPU of the two-core bound 1/a'\+1/b' +` + num + ` ns/row`,
+		`CPU of \(c\), the function's process +` + num + ` ns/row`,
+		`CPU of \(c\), the storage emulator's +` + num + ` ns/row`,
+		`CPU of \(c2\) +` + num + ` ns/row`,
 		`\(d\) DuckDB read_csv, \d+ threads +` + num + ` rows/s`,
 		`\(c2\) / \(d\) +` + num,
 		`\(d\) loaded +\d+ rows`,

@@ -65,7 +65,10 @@ type StageRun struct {
 
 // StageFigures are the figures of the function path.
 type StageFigures struct {
-	Seconds      float64       `json:"seconds"`
+	Seconds float64 `json:"seconds"`
+	// CPUSeconds is the CPU time, user and system, that the process spent
+	// over Seconds, to the 10 ms.
+	CPUSeconds   float64       `json:"cpu_seconds"`
 	PeakRSSBytes int64         `json:"peak_rss_bytes"`
 	Staged       ingest.Staged `json:"staged"`
 }
@@ -136,10 +139,19 @@ type LoadCSVReport struct {
 	// FunctionPeakRSSBytes is the peak resident memory of the process that
 	// ran (c).
 	FunctionPeakRSSBytes Figure[int64] `json:"function_peak_rss_bytes"`
+	// TwoCoreBoundCPUNanosPerRow is the CPU time per row of the two-core
+	// bound, 1/a' + 1/b'. FunctionCPUNanosPerRow is the CPU time per row
+	// of the process that ran (c), and EmulatorCPUNanosPerRow that of the
+	// benchmark's process, the storage emulator's, while (c) ran: where
+	// (c) spent the two cores.
+	TwoCoreBoundCPUNanosPerRow Figure[float64] `json:"two_core_bound_cpu_ns_per_row"`
+	FunctionCPUNanosPerRow     Figure[float64] `json:"function_cpu_ns_per_row"`
+	EmulatorCPUNanosPerRow     Figure[float64] `json:"emulator_cpu_ns_per_row"`
 	// LocalRowsPerSec is (c2): the same path reading the file from local
 	// disk and writing the Avro files to local disk (the page cache, not
 	// synced), in a process of its own too.
 	LocalRowsPerSec      Figure[float64] `json:"local_rows_per_sec"`
+	LocalCPUNanosPerRow  Figure[float64] `json:"local_cpu_ns_per_row"`
 	LocalPeakRSSBytes    Figure[int64]   `json:"local_peak_rss_bytes"`
 	FunctionToLocalRatio Figure[float64] `json:"function_to_local_ratio"`
 	// DuckDB is (d), the reference.
@@ -170,8 +182,11 @@ const codecSample = 1_000_000
 type loadCSVRun struct {
 	parse, encode, parallelParse, parallelEncode float64
 	function, local, duckdb                      float64
-	codecs                                       []float64
-	functionRSS, localRSS                        int64
+	// CPU time per row, in ns, of (c), of the emulator during (c), and of
+	// (c2).
+	functionCPU, emulatorCPU, localCPU float64
+	codecs                             []float64
+	functionRSS, localRSS              int64
 }
 
 // LoadCSV generates a hired_employees file of opts.Rows rows and measures
@@ -259,11 +274,20 @@ func LoadCSV(ctx context.Context, opts LoadCSVOptions) (LoadCSVReport, error) {
 		}
 
 		logf("run %d of %d: (c) the function path, object store to staged Avro...", i+1, opts.Runs)
+		emulatorCPU, err := procstat.CPUTimeOf(os.Getpid())
+		if err != nil && !errors.Is(err, procstat.ErrUnsupported) {
+			return rep, err
+		}
 		fig, err := stage(ctx, StageRun{StorageHost: srv.Host(), Object: o, Codec: opts.Codec})
 		if err != nil {
 			return rep, err
 		}
-		run.function, run.functionRSS, rep.Staged = float64(fig.Staged.RowsRead)/fig.Seconds, fig.PeakRSSBytes, fig.Staged
+		if after, err := procstat.CPUTimeOf(os.Getpid()); err == nil {
+			emulatorCPU = after - emulatorCPU
+		}
+		rows := float64(fig.Staged.RowsRead)
+		run.function, run.functionRSS, rep.Staged = rows/fig.Seconds, fig.PeakRSSBytes, fig.Staged
+		run.functionCPU, run.emulatorCPU = fig.CPUSeconds*1e9/rows, float64(emulatorCPU.Nanoseconds())/rows
 		if err := emptyBucket(ctx, srv, staging); err != nil {
 			return rep, err
 		}
@@ -276,7 +300,8 @@ func LoadCSV(ctx context.Context, opts LoadCSVOptions) (LoadCSVReport, error) {
 		if local.Staged.RowsRead != fig.Staged.RowsRead || local.Staged.Valid != fig.Staged.Valid || local.Staged.Rejected != fig.Staged.Rejected {
 			return rep, fmt.Errorf("bench: (c2) staged %+v, (c) %+v", local.Staged, fig.Staged)
 		}
-		run.local, run.localRSS = float64(local.Staged.RowsRead)/local.Seconds, local.PeakRSSBytes
+		run.local, run.localRSS = rows/local.Seconds, local.PeakRSSBytes
+		run.localCPU = local.CPUSeconds * 1e9 / rows
 
 		logf("run %d of %d: (d) DuckDB read_csv...", i+1, opts.Runs)
 		dfig, err := RunDuckDB(ctx, path, table, filepath.Join(opts.Dir, "duckdb"))
@@ -317,6 +342,10 @@ func (rep *LoadCSVReport) summarize(runs []loadCSVRun) {
 	rep.Ratio = figure(runs, func(r loadCSVRun) float64 { return r.function / bound(r) })
 	rep.TwoCoreRatio = figure(runs, func(r loadCSVRun) float64 { return r.function / twoCore(r) })
 	rep.FunctionPeakRSSBytes = figure(runs, func(r loadCSVRun) int64 { return r.functionRSS })
+	rep.TwoCoreBoundCPUNanosPerRow = figure(runs, func(r loadCSVRun) float64 { return 1e9/r.parallelParse + 1e9/r.parallelEncode })
+	rep.FunctionCPUNanosPerRow = figure(runs, func(r loadCSVRun) float64 { return r.functionCPU })
+	rep.EmulatorCPUNanosPerRow = figure(runs, func(r loadCSVRun) float64 { return r.emulatorCPU })
+	rep.LocalCPUNanosPerRow = figure(runs, func(r loadCSVRun) float64 { return r.localCPU })
 	rep.LocalRowsPerSec = figure(runs, func(r loadCSVRun) float64 { return r.local })
 	rep.LocalPeakRSSBytes = figure(runs, func(r loadCSVRun) int64 { return r.localRSS })
 	rep.FunctionToLocalRatio = figure(runs, func(r loadCSVRun) float64 { return r.function / r.local })
@@ -384,8 +413,9 @@ func emptyBucket(ctx context.Context, srv *gcsemu.Server, bucket string) error {
 // RunStage runs the function path, ingest.Stager, with the Cloud Storage
 // client of the storage emulator at run.StorageHost: Stage for (c), StageFrom
 // the local file for (c2). It measures the path's time, from opening the
-// object or the file to the staged files' end, and the peak memory of the
-// process from its start.
+// object or the file to the staged files' end, the CPU time of the process
+// over that time (that of a storage emulator in the same process too), and
+// the peak memory of the process from its start.
 func RunStage(ctx context.Context, run StageRun) (StageFigures, error) {
 	if err := procstat.ResetPeak(); err != nil && !errors.Is(err, procstat.ErrUnsupported) {
 		return StageFigures{}, err
@@ -399,6 +429,10 @@ func RunStage(ctx context.Context, run StageRun) (StageFigures, error) {
 	if err != nil {
 		return StageFigures{}, err
 	}
+	cpu, err := procstat.CPUTimeOf(os.Getpid())
+	if err != nil && !errors.Is(err, procstat.ErrUnsupported) {
+		return StageFigures{}, err
+	}
 	start := time.Now()
 	var st ingest.Staged
 	if run.File == "" {
@@ -410,6 +444,9 @@ func RunStage(ctx context.Context, run StageRun) (StageFigures, error) {
 		return StageFigures{}, err
 	}
 	fig := StageFigures{Seconds: time.Since(start).Seconds(), Staged: st}
+	if after, err := procstat.CPUTimeOf(os.Getpid()); err == nil {
+		fig.CPUSeconds = (after - cpu).Seconds()
+	}
 	fig.PeakRSSBytes, _ = procstat.PeakRSS()
 	return fig, nil
 }

@@ -2,10 +2,12 @@ package bench
 
 import (
 	"context"
+	"runtime"
 	"testing"
 
 	gcsemu "github.com/hiring-pipeline/hiring-pipeline/internal/emulator/gcs"
 	"github.com/hiring-pipeline/hiring-pipeline/internal/gen"
+	"github.com/hiring-pipeline/hiring-pipeline/internal/ingest"
 )
 
 func TestSummarize(t *testing.T) {
@@ -29,20 +31,20 @@ func TestSummarize(t *testing.T) {
 	}
 }
 
-// BenchmarkStage runs (c) in process on 500,000 rows, the storage emulator
-// included, so that one CPU profile shows both sides of the path.
-func BenchmarkStage(b *testing.B) {
+// stageFixture generates a hired_employees file of rows rows and uploads it
+// to a storage emulator of its own: what (c) stages.
+func stageFixture(tb testing.TB, rows int64) (*gcsemu.Server, ingest.Object) {
+	tb.Helper()
 	ctx := context.Background()
-	dir := b.TempDir()
-	sum, err := gen.Write(ctx, gen.Options{Dir: dir, Rows: 500_000, Departments: 12, Jobs: 183, InvalidRatio: 0.05, Seed: 1})
+	sum, err := gen.Write(ctx, gen.Options{Dir: tb.TempDir(), Rows: rows, Departments: 12, Jobs: 183, InvalidRatio: 0.05, Seed: 1})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	srv, err := gcsemu.Start(ctx, gcsemu.Options{})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	defer srv.Close(ctx)
+	tb.Cleanup(func() { srv.Close(context.Background()) })
 	path := ""
 	for _, f := range sum.Files {
 		if f.Table == "hired_employees" {
@@ -51,14 +53,44 @@ func BenchmarkStage(b *testing.B) {
 	}
 	o, err := uploadFile(ctx, srv, path)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
+	return srv, o
+}
+
+// TestRunStage_cpu checks that the CPU time of (c) is that of the path
+// alone: some, and no more than the cores could give over its wall time
+// (the file's generation and upload before it, in the same process, are
+// left out).
+func TestRunStage_cpu(t *testing.T) {
+	t.Parallel()
+	const rows = 200_000
+	srv, o := stageFixture(t, rows)
+	fig, err := RunStage(context.Background(), StageRun{StorageHost: srv.Host(), Object: o, Codec: "snappy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fig.Staged.RowsRead != rows {
+		t.Fatalf("staged %+v, want %d rows read", fig.Staged, rows)
+	}
+	// CPU times are counted in 10 ms ticks.
+	if most := fig.Seconds*float64(runtime.NumCPU()) + 0.02; fig.CPUSeconds <= 0 || fig.CPUSeconds > most {
+		t.Errorf("(c) used %.3f s of CPU in %.3f s on %d CPUs, want more than 0 and at most %.3f", fig.CPUSeconds, fig.Seconds, runtime.NumCPU(), most)
+	}
+}
+
+// BenchmarkStage runs (c) in process on 500,000 rows, the storage emulator
+// included, so that one CPU profile shows both sides of the path.
+func BenchmarkStage(b *testing.B) {
+	ctx := context.Background()
+	srv, o := stageFixture(b, 500_000)
 	for b.Loop() {
 		fig, err := RunStage(ctx, StageRun{StorageHost: srv.Host(), Object: o, Codec: "snappy"})
 		if err != nil {
 			b.Fatal(err)
 		}
 		b.ReportMetric(float64(fig.Staged.RowsRead)/fig.Seconds, "rows/s")
+		b.ReportMetric(fig.CPUSeconds*1e9/float64(fig.Staged.RowsRead), "cpu-ns/row")
 		if err := emptyBucket(ctx, srv, staging); err != nil {
 			b.Fatal(err)
 		}
