@@ -274,20 +274,17 @@ func LoadCSV(ctx context.Context, opts LoadCSVOptions) (LoadCSVReport, error) {
 		}
 
 		logf("run %d of %d: (c) the function path, object store to staged Avro...", i+1, opts.Runs)
-		emulatorCPU, err := procstat.CPUTimeOf(os.Getpid())
-		if err != nil && !errors.Is(err, procstat.ErrUnsupported) {
+		emulatorCPU, err := cpuTimer()
+		if err != nil {
 			return rep, err
 		}
 		fig, err := stage(ctx, StageRun{StorageHost: srv.Host(), Object: o, Codec: opts.Codec})
 		if err != nil {
 			return rep, err
 		}
-		if after, err := procstat.CPUTimeOf(os.Getpid()); err == nil {
-			emulatorCPU = after - emulatorCPU
-		}
 		rows := float64(fig.Staged.RowsRead)
 		run.function, run.functionRSS, rep.Staged = rows/fig.Seconds, fig.PeakRSSBytes, fig.Staged
-		run.functionCPU, run.emulatorCPU = fig.CPUSeconds*1e9/rows, float64(emulatorCPU.Nanoseconds())/rows
+		run.functionCPU, run.emulatorCPU = fig.CPUSeconds*1e9/rows, float64(emulatorCPU().Nanoseconds())/rows
 		if err := emptyBucket(ctx, srv, staging); err != nil {
 			return rep, err
 		}
@@ -429,8 +426,8 @@ func RunStage(ctx context.Context, run StageRun) (StageFigures, error) {
 	if err != nil {
 		return StageFigures{}, err
 	}
-	cpu, err := procstat.CPUTimeOf(os.Getpid())
-	if err != nil && !errors.Is(err, procstat.ErrUnsupported) {
+	cpu, err := cpuTimer()
+	if err != nil {
 		return StageFigures{}, err
 	}
 	start := time.Now()
@@ -443,12 +440,28 @@ func RunStage(ctx context.Context, run StageRun) (StageFigures, error) {
 	if err != nil {
 		return StageFigures{}, err
 	}
-	fig := StageFigures{Seconds: time.Since(start).Seconds(), Staged: st}
-	if after, err := procstat.CPUTimeOf(os.Getpid()); err == nil {
-		fig.CPUSeconds = (after - cpu).Seconds()
-	}
+	fig := StageFigures{Seconds: time.Since(start).Seconds(), CPUSeconds: cpu().Seconds(), Staged: st}
 	fig.PeakRSSBytes, _ = procstat.PeakRSS()
 	return fig, nil
+}
+
+// cpuTimer returns a function that gives the CPU time this process has
+// spent since cpuTimer was called: zero where /proc is not there.
+func cpuTimer() (func() time.Duration, error) {
+	start, err := procstat.CPUTimeOf(os.Getpid())
+	if errors.Is(err, procstat.ErrUnsupported) {
+		return func() time.Duration { return 0 }, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return func() time.Duration {
+		now, err := procstat.CPUTimeOf(os.Getpid())
+		if err != nil {
+			return 0
+		}
+		return now - start
+	}, nil
 }
 
 // stageLocal stages run.File into valid.avro and rejects.avro of run.OutDir.
