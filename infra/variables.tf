@@ -141,9 +141,14 @@ variable "idempotency_retention_days" {
 }
 
 variable "metrics_years" {
-  description = "Years that the scheduled refresh writes to the metric tables (HIRING_METRICS_YEARS)."
+  description = "Years that the scheduled refresh writes to the metric tables (HIRING_METRICS_YEARS): at least one, each from 1 to 9998."
   type        = list(number)
   default     = [2021, 2022]
+
+  validation {
+    condition     = length(var.metrics_years) > 0 && alltrue([for y in var.metrics_years : y >= 1 && y <= 9998 && floor(y) == y])
+    error_message = "metrics_years must hold at least one year, each a whole number from 1 to 9998."
+  }
 }
 
 variable "backup_codec" {

@@ -187,6 +187,26 @@ run "refuses_soft_delete_under_a_week" {
   expect_failures = [var.backups_soft_delete_days]
 }
 
+run "refuses_no_metrics_year" {
+  command = plan
+
+  variables {
+    metrics_years = []
+  }
+
+  expect_failures = [var.metrics_years]
+}
+
+run "refuses_a_metrics_year_out_of_range" {
+  command = plan
+
+  variables {
+    metrics_years = [2021, 10000]
+  }
+
+  expect_failures = [var.metrics_years]
+}
+
 run "refuses_time_travel_out_of_range" {
   command = plan
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,7 +23,7 @@ import (
 func TestServerErrors(t *testing.T) {
 	t.Parallel()
 	srv, bq := testutil.BigQuery(t, emulator.Options{})
-	s, err := metrics.NewService(metrics.Config{Google: config.Google{Project: "test-project", Dataset: "missing"}}, bq, nil)
+	s, err := metrics.NewService(metrics.Config{Google: config.Google{Project: "test-project", Dataset: "missing"}, Years: []int{2021}}, bq, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,5 +55,30 @@ func TestServerErrors(t *testing.T) {
 	code, header, body := get("/departments-above-mean?year=2021", 2*time.Second)
 	if err := json.Unmarshal(body, &p); code != http.StatusServiceUnavailable || err != nil || p.Code != "unavailable" || p.ErrorID == "" || header.Get("Retry-After") == "" {
 		t.Errorf("BigQuery unavailable: %d %v %s, want a 503 unavailable problem with an error_id and Retry-After", code, header, body)
+	}
+}
+
+// TestNewService_years refuses a configuration whose refresh would write no
+// year, or a year outside the metrics' range, when the service is built.
+func TestNewService_years(t *testing.T) {
+	t.Parallel()
+	_, bq := testutil.BigQuery(t, emulator.Options{})
+	for _, tc := range []struct {
+		years []int
+		want  string
+	}{
+		{nil, "METRICS_YEARS is empty"},
+		{[]int{}, "METRICS_YEARS is empty"},
+		{[]int{2021, 0}, "holds 0, outside 1 to 9998"},
+		{[]int{9999}, "holds 9999, outside 1 to 9998"},
+		{[]int{2021, 2022}, ""},
+	} {
+		_, err := metrics.NewService(metrics.Config{Google: config.Google{Project: "test-project", Dataset: "hiring"}, Years: tc.years}, bq, nil)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("years %v: %v, want a service", tc.years, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("years %v: %v, want an error with %q", tc.years, err, tc.want)
+		}
 	}
 }

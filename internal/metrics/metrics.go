@@ -106,6 +106,9 @@ func NewService(cfg Config, bq *bigquery.Client, logger *slog.Logger) (*Service,
 	if bq == nil || cfg.Dataset == "" {
 		return nil, errors.New("metrics.NewService: the BigQuery client and the dataset are required")
 	}
+	if len(cfg.Years) == 0 {
+		return nil, errors.New("metrics.NewService: METRICS_YEARS is empty: the refresh needs at least one year")
+	}
 	for _, y := range cfg.Years {
 		if y < MinYear || y > MaxYear {
 			return nil, fmt.Errorf("metrics.NewService: METRICS_YEARS holds %d, outside %d to %d", y, MinYear, MaxYear)
