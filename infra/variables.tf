@@ -203,7 +203,7 @@ variable "max_fields" {
 }
 
 variable "max_gzip_bytes" {
-  description = "Most bytes a gzip file decompresses to before load-csv records it FAILED (HIRING_MAX_GZIP_BYTES); 4 GiB takes about 2.5 minutes of the 540 s timeout at the 27 MiB/s the function path stages."
+  description = "Most bytes a gzip file decompresses to before load-csv records it FAILED (HIRING_MAX_GZIP_BYTES); 4 GiB takes about 80 s of the 540 s timeout at the 1M rows (about 50 MiB) a second that one vCPU stages (infra/README.md, Capacity)."
   type        = number
   default     = 4294967296
 }

@@ -35,9 +35,9 @@ type Config struct {
 	MaxFields int `env:"MAX_FIELDS, default=64"`
 	// MaxGzipBytes bounds the decompressed bytes of a .csv.gz file (or of
 	// an object stored with Content-Encoding gzip): past it the file is
-	// FAILED. 4 GiB takes about 2.5 minutes at the 27 MiB/s that `hiring
-	// bench load-csv` measures for the function path: within the 540 s
-	// timeout, with room for the load jobs.
+	// FAILED. 4 GiB takes about 80 s at the 1M rows (about 50 MiB) a
+	// second that one vCPU stages: within the 540 s timeout, with room for
+	// the load jobs.
 	MaxGzipBytes int64 `env:"MAX_GZIP_BYTES, default=4294967296"`
 	// MaxGzipRatio bounds how many times its stored size a gzip file
 	// decompresses to, once past GzipRatioFloor: past it the file is a
