@@ -29,7 +29,6 @@ import (
 // env is a local stack with every function, auth on, and the challenge's
 // files loaded.
 type env struct {
-	st  *stack.Stack
 	cfg stack.Config
 	bq  *bigquery.Client
 	gcs *storage.Client
@@ -55,7 +54,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { bq.Close(); gcs.Close() })
-	e := &env{st: st, cfg: cfg, bq: bq, gcs: gcs}
+	e := &env{cfg: cfg, bq: bq, gcs: gcs}
 	for _, name := range tables {
 		e.upload(t, name+".csv", testutil.ChallengeFile(t, name+".csv"))
 	}

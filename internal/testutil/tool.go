@@ -8,8 +8,9 @@ import (
 
 // Tool returns the path of the command-line program name (gcloud, bq) for a
 // test that runs it. When it is not on the PATH the test is skipped, except
-// in CI (CI=true), which installs every program the tests need: there it
-// fails.
+// in CI (CI=true), whose machine has every program the tests need
+// (google-cloud-cli comes with its image; .ci/run installs the rest): there
+// it fails.
 func Tool(t testing.TB, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
