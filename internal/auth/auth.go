@@ -121,9 +121,6 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...option.Cl
 	return g, nil
 }
 
-// Mode returns the guard's mode.
-func (g *Guard) Mode() string { return g.cfg.Mode }
-
 type callerKey struct{}
 
 // CallerFrom returns the caller that Require authenticated.

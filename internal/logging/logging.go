@@ -1,9 +1,8 @@
 // Package logging writes structured logs as JSON lines that Cloud Logging
-// understands: severity, message, time, trace and labels.
+// understands: severity, message and time.
 package logging
 
 import (
-	"context"
 	"io"
 	"log/slog"
 )
@@ -14,8 +13,6 @@ const (
 	KeySeverity    = "severity"
 	KeyMessage     = "message"
 	KeyTime        = "time"
-	KeyTrace       = "logging.googleapis.com/trace"
-	KeyLabels      = "logging.googleapis.com/labels"
 	KeyIngestionID = "ingestion_id"
 	KeyTable       = "table"
 	KeyError       = "error"
@@ -63,36 +60,4 @@ func severity(v any) string {
 	default:
 		return "DEBUG"
 	}
-}
-
-type loggerKey struct{}
-
-// WithLogger returns a context that carries logger.
-func WithLogger(ctx context.Context, logger *slog.Logger) context.Context {
-	return context.WithValue(ctx, loggerKey{}, logger)
-}
-
-// FromContext returns the logger carried by ctx, or slog.Default().
-func FromContext(ctx context.Context) *slog.Logger {
-	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok {
-		return l
-	}
-	return slog.Default()
-}
-
-// Trace returns the attribute that links a log line to a Cloud Trace trace,
-// from the value of an X-Cloud-Trace-Context header ("TRACE_ID/SPAN;o=1").
-// It returns an empty attribute when the header has no trace id.
-func Trace(project, header string) slog.Attr {
-	id := header
-	for i := 0; i < len(header); i++ {
-		if header[i] == '/' || header[i] == ';' {
-			id = header[:i]
-			break
-		}
-	}
-	if id == "" || project == "" {
-		return slog.Attr{}
-	}
-	return slog.String(KeyTrace, "projects/"+project+"/traces/"+id)
 }

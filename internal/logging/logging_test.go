@@ -49,27 +49,3 @@ func TestNew_CloudLoggingFields(t *testing.T) {
 		})
 	}
 }
-
-func TestTrace(t *testing.T) {
-	t.Parallel()
-	cases := []struct {
-		name, project, header, want string
-	}{
-		{"full header", "p", "105445aa7843bc8bf206b12000100000/1;o=1", "projects/p/traces/105445aa7843bc8bf206b12000100000"},
-		{"trace only", "p", "abc", "projects/p/traces/abc"},
-		{"no header", "p", "", ""},
-		{"no project", "", "abc/1", ""},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			a := logging.Trace(tc.project, tc.header)
-			if got := a.Value.String(); tc.want != "" && (a.Key != logging.KeyTrace || got != tc.want) {
-				t.Errorf("Trace = %s=%s, want %s=%s", a.Key, got, logging.KeyTrace, tc.want)
-			}
-			if tc.want == "" && !a.Equal(slog.Attr{}) {
-				t.Errorf("Trace = %v, want empty", a)
-			}
-		})
-	}
-}
