@@ -386,6 +386,9 @@ func TestDev_PrintEnv(t *testing.T) {
 	if c := run(t.Context(), []string{"dev", "--print-env", "--port", port}, &env, &stderr); c != 0 {
 		t.Fatalf("--print-env: exit %d: %s", c, stderr.String())
 	}
+	if want := "export HIRING_STACK=http://127.0.0.1:" + port + "\n"; !strings.Contains(env.String(), want) {
+		t.Errorf("--print-env does not point hiring's commands at the stack with %q:\n%s", want, env.String())
+	}
 	script := filepath.Join(t.TempDir(), "env.sh")
 	if err := os.WriteFile(script, env.Bytes(), 0o600); err != nil {
 		t.Fatal(err)

@@ -19,9 +19,10 @@ import (
 	"github.com/hiring-pipeline/hiring-pipeline/internal/stack"
 )
 
-// printEnv prints the shell commands that point gcloud, bq and
-// hiring-pipeline's code at the stack running on --host and --port (on this
-// machine when --host is every interface), as read from its /dev/config.
+// printEnv prints the shell commands that point gcloud, bq, hiring-pipeline's
+// code and this program's commands (HIRING_STACK) at the stack running on
+// --host and --port (on this machine when --host is every interface), as
+// read from its /dev/config.
 func (c *devCmd) printEnv(ctx context.Context, w io.Writer) error {
 	host := c.Host
 	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
@@ -52,6 +53,7 @@ func (c *devCmd) printEnv(ctx context.Context, w io.Writer) error {
 	fmt.Fprintf(&b, "# In a shell: eval \"$(go run ./cmd/hiring dev --print-env%s)\"\n", stackFlags(cfg.URL))
 	env := sdk.Env()
 	env["CLOUDSDK_CONFIG"] = sdkConfig
+	env["HIRING_STACK"] = cfg.URL
 	maps.Copy(env, cfg.Env)
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		fmt.Fprintf(&b, "export %s=%s\n", k, shellQuote(env[k]))

@@ -12,7 +12,7 @@ import (
 // healthCmd asks a running stack's /healthz whether it serves: for scripts
 // that wait for it, and the container image's HEALTHCHECK.
 type healthCmd struct {
-	Stack   string        `help:"URL of a running hiring dev stack." default:"http://127.0.0.1:8080" placeholder:"URL"`
+	Stack   string        `help:"URL of a running hiring dev stack (hiring dev --print-env exports it)." default:"http://127.0.0.1:8080" env:"HIRING_STACK" placeholder:"URL"`
 	Timeout time.Duration `help:"How long to wait for the answer." default:"5s"`
 }
 
@@ -28,7 +28,7 @@ func (c *healthCmd) Run(ctx context.Context, con *console) error {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return withHint(fmt.Errorf("no stack at %s: %w", c.Stack, err), "start one with `go run ./cmd/hiring dev`, or pass --stack")
+		return withHint(fmt.Errorf("no stack at %s: %w", c.Stack, err), "start one with `go run ./cmd/hiring dev`, or pass --stack or set HIRING_STACK")
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1024))

@@ -58,3 +58,31 @@ func TestHealth(t *testing.T) {
 		})
 	}
 }
+
+// TestStackFromEnvironment: without --stack, the commands that talk to a
+// stack take HIRING_STACK, which `hiring dev --print-env` exports, and the
+// flag still wins over it.
+func TestStackFromEnvironment(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("ok"))
+	}))
+	t.Cleanup(up.Close)
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	t.Setenv("HIRING_STACK", up.URL)
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"health"}, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), up.URL) {
+		t.Errorf("health with HIRING_STACK=%s: exit %d, stdout %q, stderr %q", up.URL, code, stdout.String(), stderr.String())
+	}
+	stdout.Reset()
+	stderr.Reset()
+	if code := run(context.Background(), []string{"health", "--stack", closed.URL}, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "no stack at "+closed.URL) {
+		t.Errorf("health --stack %s with HIRING_STACK set: exit %d, stderr %q", closed.URL, code, stderr.String())
+	}
+	stdout.Reset()
+	stderr.Reset()
+	t.Setenv("HIRING_STACK", closed.URL)
+	if code := run(context.Background(), []string{"backups"}, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "no stack at "+closed.URL) {
+		t.Errorf("backups with HIRING_STACK=%s: exit %d, stderr %q", closed.URL, code, stderr.String())
+	}
+}

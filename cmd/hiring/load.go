@@ -27,7 +27,7 @@ import (
 
 // stackFlag is the flag of every command that talks to a running system.
 type stackFlag struct {
-	Stack string `help:"URL of a running hiring dev stack; everything else is found through its /dev/config." default:"http://127.0.0.1:8080" placeholder:"URL"`
+	Stack string `help:"URL of a running hiring dev stack, whose /dev/config gives everything else (hiring dev --print-env exports it)." default:"http://127.0.0.1:8080" env:"HIRING_STACK" placeholder:"URL"`
 }
 
 // config fetches the stack's configuration.
@@ -40,7 +40,7 @@ func (f stackFlag) config(ctx context.Context) (stack.Config, error) {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return cfg, withHint(fmt.Errorf("no stack at %s: %w", f.Stack, err), "start one with `go run ./cmd/hiring dev`, or pass --stack")
+		return cfg, withHint(fmt.Errorf("no stack at %s: %w", f.Stack, err), "start one with `go run ./cmd/hiring dev`, or pass --stack or set HIRING_STACK")
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
