@@ -272,10 +272,16 @@ func fillResults(ctx context.Context, bq *bigquery.Client, dataset string, resul
 	return pending, nil
 }
 
-// printLoads prints one line per file and its rejects by rule.
+// printLoads prints one line per file and its rejects by rule, and the
+// reason of the files not loaded in a last column when there are any.
 func printLoads(w io.Writer, results []loadResult) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "file\ttable\toutcome\tread\tloaded\trejected\trejected by rule\tms")
+	reasons := slices.ContainsFunc(results, func(r loadResult) bool { return r.Message != "" })
+	header := "file\ttable\toutcome\tread\tloaded\trejected\trejected by rule\tms"
+	if reasons {
+		header += "\treason"
+	}
+	fmt.Fprintln(tw, header)
 	for _, r := range results {
 		var rules []string
 		for _, rule := range dictionary.Rules {
@@ -283,11 +289,11 @@ func printLoads(w io.Writer, results []loadResult) error {
 				rules = append(rules, fmt.Sprintf("%s %d", rule, n))
 			}
 		}
-		detail := strings.Join(rules, ", ")
-		if r.Message != "" {
-			detail = strings.TrimSpace(detail + " " + r.Message)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%d", filepath.Base(r.File), r.Table, r.Outcome, r.RowsRead, r.RowsLoaded, r.RowsRejected, strings.Join(rules, ", "), r.DurationMS)
+		if reasons {
+			fmt.Fprintf(tw, "\t%s", r.Message)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%d\n", filepath.Base(r.File), r.Table, r.Outcome, r.RowsRead, r.RowsLoaded, r.RowsRejected, detail, r.DurationMS)
+		fmt.Fprintln(tw)
 	}
 	return tw.Flush()
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -73,16 +74,21 @@ func TestLoad_Failures(t *testing.T) {
 	if err := os.WriteFile(unknown, []byte("1,2\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// The file not loaded has its reason in a column of its own, after the
+	// rejects by rule.
+	rejected := regexp.MustCompile(`(?m)^file +table +outcome +read +loaded +rejected +rejected by rule +ms +reason\n` +
+		`departments\.csv +departments +REJECTED +2 +0 +2 +type 1, range 1 +\d+ +no valid row in the file\n`)
 	cases := []struct {
 		name   string
 		args   []string
 		code   int
 		stderr string
+		stdout *regexp.Regexp
 	}{
-		{"no valid row", []string{"load", "--stack", st.Config().URL, bad}, 1, "not loaded: " + bad + " REJECTED"},
-		{"no such table", []string{"load", "--stack", st.Config().URL, unknown}, 2, `no table "salaries"`},
-		{"no such file", []string{"load", "--stack", st.Config().URL, filepath.Join(dir, "jobs.csv")}, 2, "jobs.csv"},
-		{"no stack", []string{"load", "--stack", "http://127.0.0.1:1", bad}, 1, "hint: start one with"},
+		{"no valid row", []string{"load", "--stack", st.Config().URL, bad}, 1, "not loaded: " + bad + " REJECTED", rejected},
+		{"no such table", []string{"load", "--stack", st.Config().URL, unknown}, 2, `no table "salaries"`, nil},
+		{"no such file", []string{"load", "--stack", st.Config().URL, filepath.Join(dir, "jobs.csv")}, 2, "jobs.csv", nil},
+		{"no stack", []string{"load", "--stack", "http://127.0.0.1:1", bad}, 1, "hint: start one with", nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -93,6 +99,9 @@ func TestLoad_Failures(t *testing.T) {
 			}
 			if !strings.Contains(stderr.String(), tc.stderr) {
 				t.Errorf("stderr lacks %q:\n%s", tc.stderr, stderr.String())
+			}
+			if tc.stdout != nil && !tc.stdout.MatchString(stdout.String()) {
+				t.Errorf("stdout does not match %s:\n%s", tc.stdout, stdout.String())
 			}
 		})
 	}
