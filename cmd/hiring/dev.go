@@ -41,7 +41,7 @@ type devCmd struct {
 	LogFormat string `help:"How the terminal shows the logs of the stack and its functions: text, one short line per event (coloured on a terminal); or json, the JSON lines of Cloud Logging, as deployed." default:"text" enum:"text,json"`
 	LogLevel  string `help:"The least severe logs the terminal shows: debug, info, warn or error. The demo's expected refusals (--demo) show only at debug; the summary counts them." default:"info" enum:"debug,info,warn,error"`
 	LogFile   string `help:"Also write every log, at every level and the demo's included, as JSON lines to this file." type:"path" placeholder:"FILE"`
-	PrintEnv  bool   `help:"Print the shell commands that point gcloud storage, bq and hiring-pipeline's code at the stack that runs on --host and --port, and exit: eval \"$(go run ./cmd/hiring dev --print-env)\"."`
+	PrintEnv  bool   `help:"Print the shell commands that point gcloud storage, bq, hiring-pipeline's code and the hiring commands (HIRING_STACK) at the stack that runs on --host and --port, and exit: eval \"$(go run ./cmd/hiring dev --print-env)\"."`
 
 	BigQueryFailRate float64       `name:"bigquery-fail-rate" help:"Fraction of the local BigQuery's REST and gRPC calls, from 0 to 1, answered 503 (UNAVAILABLE) before any work, once the stack (and the demo data) is ready. PUT /dev/faults changes it while the stack runs." default:"0" placeholder:"R"`
 	BigQueryFailFor  time.Duration `name:"bigquery-fail-for" help:"How long the BigQuery faults last; 0: until the stack stops." default:"0" placeholder:"DURATION"`

@@ -376,9 +376,6 @@ func TestDev_LogFormatJSON(t *testing.T) {
 // README says, and uses the real gcloud and bq it configures.
 func TestDev_PrintEnv(t *testing.T) {
 	t.Parallel()
-	testutil.Tool(t, "gcloud")
-	testutil.Tool(t, "bq")
-	bash := testutil.Tool(t, "bash")
 	screen := startDev(t, "--port", "0")
 	url := exported(t, screen.String(), "HIRING_BIGQUERY_ENDPOINT")
 	port := url[strings.LastIndex(url, ":")+1 : strings.Index(url, "/bigquery")]
@@ -389,6 +386,9 @@ func TestDev_PrintEnv(t *testing.T) {
 	if want := "export HIRING_STACK=http://127.0.0.1:" + port + "\n"; !strings.Contains(env.String(), want) {
 		t.Errorf("--print-env does not point hiring's commands at the stack with %q:\n%s", want, env.String())
 	}
+	testutil.Tool(t, "gcloud")
+	testutil.Tool(t, "bq")
+	bash := testutil.Tool(t, "bash")
 	script := filepath.Join(t.TempDir(), "env.sh")
 	if err := os.WriteFile(script, env.Bytes(), 0o600); err != nil {
 		t.Fatal(err)

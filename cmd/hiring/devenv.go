@@ -49,7 +49,7 @@ func (c *devCmd) printEnv(ctx context.Context, w io.Writer) error {
 	sdk := cfg.CloudSDK(root)
 
 	var b strings.Builder
-	fmt.Fprintf(&b, "# hiring-pipeline's local stack at %s, for gcloud, bq and hiring-pipeline's code.\n", cfg.URL)
+	fmt.Fprintf(&b, "# hiring-pipeline's local stack at %s, for gcloud, bq, hiring-pipeline's code and the hiring commands.\n", cfg.URL)
 	fmt.Fprintf(&b, "# In a shell: eval \"$(go run ./cmd/hiring dev --print-env%s)\"\n", stackFlags(cfg.URL))
 	env := sdk.Env()
 	env["CLOUDSDK_CONFIG"] = sdkConfig

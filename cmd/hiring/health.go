@@ -12,7 +12,7 @@ import (
 // healthCmd asks a running stack's /healthz whether it serves: for scripts
 // that wait for it, and the container image's HEALTHCHECK.
 type healthCmd struct {
-	Stack   string        `help:"URL of a running hiring dev stack (hiring dev --print-env exports it)." default:"http://127.0.0.1:8080" env:"HIRING_STACK" placeholder:"URL"`
+	Stack   string        `help:"URL of a running hiring dev stack (hiring dev --print-env exports it)." default:"${stack}" env:"HIRING_STACK" placeholder:"URL"`
 	Timeout time.Duration `help:"How long to wait for the answer." default:"5s"`
 }
 
@@ -21,14 +21,15 @@ type healthCmd struct {
 func (c *healthCmd) Run(ctx context.Context, con *console) error {
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
-	url := strings.TrimSuffix(c.Stack, "/") + "/healthz"
+	stackURL := stackOrDefault(c.Stack)
+	url := stackURL + "/healthz"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return withHint(fmt.Errorf("no stack at %s: %w", c.Stack, err), "start one with `go run ./cmd/hiring dev`, or pass --stack or set HIRING_STACK")
+		return withHint(fmt.Errorf("no stack at %s: %w", stackURL, err), "start one with `go run ./cmd/hiring dev`, or pass --stack or set HIRING_STACK")
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1024))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -25,22 +26,32 @@ import (
 	"github.com/hiring-pipeline/hiring-pipeline/internal/stack"
 )
 
+// defaultStack is the URL of `hiring dev` with its default flags.
+const defaultStack = "http://127.0.0.1:8080"
+
+// stackOrDefault is the URL of --stack without its trailing slash, or the
+// default one when it is empty (an empty HIRING_STACK).
+func stackOrDefault(flag string) string {
+	return strings.TrimSuffix(cmp.Or(flag, defaultStack), "/")
+}
+
 // stackFlag is the flag of every command that talks to a running system.
 type stackFlag struct {
-	Stack string `help:"URL of a running hiring dev stack, whose /dev/config gives everything else (hiring dev --print-env exports it)." default:"http://127.0.0.1:8080" env:"HIRING_STACK" placeholder:"URL"`
+	Stack string `help:"URL of a running hiring dev stack, whose /dev/config gives everything else (hiring dev --print-env exports it)." default:"${stack}" env:"HIRING_STACK" placeholder:"URL"`
 }
 
 // config fetches the stack's configuration.
 func (f stackFlag) config(ctx context.Context) (stack.Config, error) {
 	var cfg stack.Config
-	url := strings.TrimSuffix(f.Stack, "/") + "/dev/config"
+	stackURL := stackOrDefault(f.Stack)
+	url := stackURL + "/dev/config"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return cfg, err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return cfg, withHint(fmt.Errorf("no stack at %s: %w", f.Stack, err), "start one with `go run ./cmd/hiring dev`, or pass --stack or set HIRING_STACK")
+		return cfg, withHint(fmt.Errorf("no stack at %s: %w", stackURL, err), "start one with `go run ./cmd/hiring dev`, or pass --stack or set HIRING_STACK")
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {

@@ -76,6 +76,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 		kong.BindTo(ctx, (*context.Context)(nil)),
 		kong.Bind(con),
 		kong.UsageOnError(),
+		kong.Vars{"stack": defaultStack},
 	)
 	if err != nil {
 		fmt.Fprintf(stderr, "hiring: %v\n", err)
