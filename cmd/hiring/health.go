@@ -29,7 +29,7 @@ func (c *healthCmd) Run(ctx context.Context, con *console) error {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return withHint(fmt.Errorf("no stack at %s: %w", stackURL, err), "start one with `go run ./cmd/hiring dev`, or pass --stack or set HIRING_STACK")
+		return withHint(fmt.Errorf("no stack at %s: %w", stackURL, err), noStackHint)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1024))

@@ -29,6 +29,9 @@ import (
 // defaultStack is the URL of `hiring dev` with its default flags.
 const defaultStack = "http://127.0.0.1:8080"
 
+// noStackHint is the hint of a command that finds no stack at its URL.
+const noStackHint = "start one with `go run ./cmd/hiring dev`, or pass --stack or set HIRING_STACK"
+
 // stackOrDefault is the URL of --stack without its trailing slash, or the
 // default one when it is empty (an empty HIRING_STACK).
 func stackOrDefault(flag string) string {
@@ -51,7 +54,7 @@ func (f stackFlag) config(ctx context.Context) (stack.Config, error) {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return cfg, withHint(fmt.Errorf("no stack at %s: %w", stackURL, err), "start one with `go run ./cmd/hiring dev`, or pass --stack or set HIRING_STACK")
+		return cfg, withHint(fmt.Errorf("no stack at %s: %w", stackURL, err), noStackHint)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
